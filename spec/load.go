@@ -101,7 +101,7 @@ func Load(path string, opts Options) (*Spec, hcl.Diagnostics) {
 // holds them. Relative source names (and file() paths) are resolved against
 // opts.Dir.
 func LoadSource(sources []Source, opts Options) (*Spec, hcl.Diagnostics) {
-	l := &loader{opts: opts, files: map[string]*hcl.File{}}
+	l := &loader{opts: opts, files: map[string]*hcl.File{}, order: map[string]int{}}
 	l.dir = opts.Dir
 	if l.dir == "" {
 		wd, err := os.Getwd()
@@ -125,7 +125,11 @@ func LoadSource(sources []Source, opts Options) (*Spec, hcl.Diagnostics) {
 	}
 
 	var parsed []*hcl.File
-	for _, src := range s.Sources {
+	for i, src := range s.Sources {
+		if _, dup := l.order[src.Name]; dup {
+			return s, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Duplicate spec file", Detail: fmt.Sprintf("%s is given twice.", src.Name)}}
+		}
+		l.order[src.Name] = i
 		f, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
 		l.diags = append(l.diags, diags...)
 		if f != nil {
@@ -169,6 +173,7 @@ type loader struct {
 	opts  Options
 	dir   string
 	files map[string]*hcl.File
+	order map[string]int // file name → position among the sources
 	diags hcl.Diagnostics
 }
 
@@ -230,10 +235,7 @@ func (l *loader) finish() hcl.Diagnostics {
 		d.Expression, d.EvalContext = nil, nil
 		out = append(out, d)
 	}
-	order := map[string]int{}
-	for i, name := range sortedKeys(l.files) {
-		order[name] = i
-	}
+	order := l.order
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Subject, out[j].Subject
 		switch {

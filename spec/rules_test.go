@@ -480,6 +480,15 @@ func TestLoadFiles(t *testing.T) {
 	if _, diags := LoadSource(nil, opts); len(diags) != 1 || diags[0].Summary != "Empty spec" {
 		t.Errorf("no sources: %v", diags)
 	}
+	x := Source{Name: "x.hcl", Bytes: []byte("bogus = 1\n")}
+	if _, diags := LoadSource([]Source{x, x}, opts); len(diags) != 1 || diags[0].Summary != "Duplicate spec file" {
+		t.Errorf("a source twice: %v", diags)
+	}
+	// Diagnostics follow the order of the sources, then positions.
+	_, diags = LoadSource([]Source{{Name: "z.hcl", Bytes: []byte("\nbogus = 1\n")}, x}, opts)
+	if len(diags) != 2 || diags[0].Subject.Filename != "z.hcl" || diags[1].Subject.Filename != "x.hcl" {
+		t.Errorf("order: %v", diags)
+	}
 }
 
 func TestFilesError(t *testing.T) {

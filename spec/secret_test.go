@@ -128,4 +128,12 @@ func TestMaskSecrets(t *testing.T) {
 	if got != want {
 		t.Errorf("MaskSecrets:\n%s\nwant:\n%s", got, want)
 	}
+	// A syntax error later in the file does not stop the masking.
+	if got := string(MaskSecrets([]byte(src+"}}\n"), "x.hcl")); got != want+"}}\n" {
+		t.Errorf("MaskSecrets of a broken file:\n%s", got)
+	}
+	s, diags := LoadSource([]Source{{Name: "x.hcl", Bytes: []byte(src + "}}\n")}}, testOptions())
+	if !diags.HasErrors() || string(s.DiagnosticFiles()["x.hcl"].Bytes) != want+"}}\n" {
+		t.Errorf("DiagnosticFiles of a broken file:\n%s", s.DiagnosticFiles()["x.hcl"].Bytes)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -79,7 +80,7 @@ func settingValue(v cty.Value) (string, bool, bool) {
 		}
 		return "off", false, true
 	case t == cty.Number:
-		return v.AsBigFloat().Text('f', -1), false, true
+		return numText(v.AsBigFloat()), false, true
 	case t.IsTupleType() || t.IsListType() || t.IsSetType():
 		var parts []string
 		for it := v.ElementIterator(); it.Next(); {
@@ -92,7 +93,7 @@ func settingValue(v cty.Value) (string, bool, bool) {
 			case cty.String:
 				s = e.AsString()
 			case cty.Number:
-				s = e.AsBigFloat().Text('f', -1)
+				s = numText(e.AsBigFloat())
 			default:
 				return "", true, false
 			}
@@ -101,6 +102,18 @@ func settingValue(v cty.Value) (string, bool, bool) {
 		return strings.Join(parts, ", "), true, true
 	}
 	return "", false, false
+}
+
+// numText writes a number as a plain decimal, or in exponent form when it is
+// so large or small that the decimal would run to many digits.
+// (big.Float's own exponent form is slow for huge exponents; float64's is
+// not, and such values are out of every parameter's range anyway.)
+func numText(f *big.Float) string {
+	if exp := f.MantExp(nil); exp > -64 && exp < 128 {
+		return f.Text('f', -1)
+	}
+	x, _ := f.Float64()
+	return strconv.FormatFloat(x, 'g', -1, 64)
 }
 
 var plainListElem = regexp.MustCompile(`^[a-z0-9_$./-]+$`)

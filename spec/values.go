@@ -171,7 +171,7 @@ func (l *loader) integer(ctx *hcl.EvalContext, a *hclsyntax.Attribute, lo, hi in
 	bf := v.AsBigFloat()
 	n, acc := bf.Int64()
 	if !bf.IsInt() || acc != big.Exact || n < int64(lo) || n > int64(hi) {
-		l.errorf(f.rng, "Invalid "+a.Name, "%s must be a whole number from %d to %d; it is %s.", a.Name, lo, hi, bf.Text('f', -1))
+		l.errorf(f.rng, "Invalid "+a.Name, "%s must be a whole number from %d to %d; it is %s.", a.Name, lo, hi, numText(bf))
 		out.set, out.bad = false, true
 		return out
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -38,6 +39,9 @@ it is and fails the command (exit 1).`,
 		},
 	}
 	cmd.Flags().BoolVar(&check, "check", false, "write nothing; print a diff and exit 3 if a file is not formatted")
+	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"hcl"}, cobra.ShellCompDirectiveFilterFileExt
+	}
 	return cmd
 }
 
@@ -122,7 +126,8 @@ func runFmt(g *globals, check bool, paths []string) error {
 }
 
 // writeFileKeepMode replaces name with data atomically (a temporary file in
-// the same directory, renamed over it), keeping its permission bits.
+// the same directory, renamed over it), keeping its permission bits and, when
+// they differ from a new file's, its owner and group.
 func writeFileKeepMode(name string, data []byte) error {
 	fi, err := os.Stat(name)
 	if err != nil {
@@ -141,11 +146,30 @@ func writeFileKeepMode(name string, data []byte) error {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", name, err)
 	}
+	if err := keepOwner(tmp, fi); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := os.Rename(tmp.Name(), name); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+func keepOwner(tmp *os.File, orig os.FileInfo) error {
+	want, ok := orig.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	now, err := tmp.Stat()
+	if err != nil {
+		return err
+	}
+	if got, ok := now.Sys().(*syscall.Stat_t); ok && (got.Uid != want.Uid || got.Gid != want.Gid) {
+		return tmp.Chown(int(want.Uid), int(want.Gid))
 	}
 	return nil
 }
