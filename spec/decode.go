@@ -32,7 +32,7 @@ func DefaultBinDir(version int) string { return fmt.Sprintf("/usr/lib/postgresql
 
 var (
 	nodeAttrs    = []string{"admin_dsn", "bin_dir", "config_dir", "control", "data_dir", "hba", "host", "os_user", "port", "service", "settings"}
-	standbyAttrs = []string{"admin_dsn", "bin_dir", "config_dir", "control", "data_dir", "hba", "host", "os_user", "port", "service", "settings", "slot", "source_address"}
+	standbyAttrs = []string{"admin_dsn", "bin_dir", "config_dir", "control", "data_dir", "hba", "host", "os_user", "port", "service", "passfile", "settings", "slot", "source_address"}
 	replAttrs    = []string{"auth_method", "checkpoint", "password", "slots", "synchronous", "user"}
 	sshAttrs     = []string{"become", "identity_file", "known_hosts_file", "port", "user"}
 	controls     = []string{"pg_ctl", "pg_ctlcluster", "systemd"}
@@ -52,6 +52,7 @@ func elsewhere(except ...string) map[string]string {
 	}
 	m["ssh"] = "ssh blocks belong in a primary, standby or defaults block."
 	m["slot"] = `"slot" is only valid in a standby block: the name of its replication slot on the primary.`
+	m["passfile"] = `"passfile" is only valid in a standby block: the libpq password file its replication connection reads.`
 	m["source_address"] = `"source_address" is only valid in a standby block: the address the primary sees it connect from.`
 	m["postgres_version"] = `"postgres_version" belongs in the cluster block.`
 	for _, b := range []string{"replication", "defaults", "primary", "standby"} {
@@ -97,12 +98,12 @@ type nodeDecl struct {
 	hdr  hcl.Range // the block's type and label
 	body hcl.Range // the whole block
 
-	host, dataDir, configDir, binDir, osUser, control, service, slot, sourceAddress field[string]
-	port                                                                            field[int]
-	adminDSN                                                                        field[Secret]
-	hba                                                                             field[[]HBARule]
-	settings                                                                        []settingDecl
-	ssh                                                                             *sshDecl
+	host, dataDir, configDir, binDir, osUser, control, service, slot, sourceAddress, passfile field[string]
+	port                                                                                      field[int]
+	adminDSN                                                                                  field[Secret]
+	hba                                                                                       field[[]HBARule]
+	settings                                                                                  []settingDecl
+	ssh                                                                                       *sshDecl
 
 	node *Node
 }
@@ -323,6 +324,7 @@ func (l *loader) decodeNode(ctx *hcl.EvalContext, b *hclsyntax.Block, s schema, 
 	nd.service = l.str(ctx, attrs["service"])
 	nd.slot = l.str(ctx, attrs["slot"])
 	nd.sourceAddress = l.str(ctx, attrs["source_address"])
+	nd.passfile = l.str(ctx, attrs["passfile"])
 	nd.adminDSN = l.secret(ctx, attrs["admin_dsn"])
 	if nd.adminDSN.set && nd.adminDSN.v.IsLiteral() && dsnHasPassword(nd.adminDSN.v.Reveal()) {
 		l.warnf(nd.adminDSN.rng, "Password written in the spec",
@@ -469,6 +471,10 @@ func (l *loader) buildNode(cd *clusterDecl, nd *nodeDecl) *Node {
 		if nd.sourceAddress.set && !validAddress(n.SourceAddress) {
 			l.errorf(nd.sourceAddress.rng, "Invalid source_address", "source_address must be an IP address, a CIDR range or a host name; %q is none.", n.SourceAddress)
 		}
+		n.Passfile = nd.passfile.or(DefaultPassfile(n.DataDir))
+		if nd.passfile.set && !path.IsAbs(n.Passfile) {
+			l.errorf(nd.passfile.rng, "Relative passfile", "passfile must be an absolute path on the standby's host; %q is relative.", n.Passfile)
+		}
 		switch {
 		case nd.slot.set && !cd.c.Replication.Slots:
 			l.errorf(nd.slot.rng, "Slot without slots", "slot names a replication slot, but the cluster's replication.slots is false; remove one of them.")
@@ -486,6 +492,17 @@ func (l *loader) buildNode(cd *clusterDecl, nd *nodeDecl) *Node {
 }
 
 var slotRE = regexp.MustCompile(`^[a-z0-9_]{1,63}$`)
+
+// DefaultPassfile is where a standby's password file goes unless the spec
+// says otherwise: beside its data directory, so that a rebuild, which moves
+// the data directory aside, leaves it in place ("/var/lib/postgresql/15/main"
+// → "/var/lib/postgresql/15/main.pgpass").
+func DefaultPassfile(dataDir string) string {
+	if dataDir == "" || dataDir == "/" {
+		return ""
+	}
+	return path.Clean(dataDir) + ".pgpass"
+}
 
 // SlotName is the replication slot a standby gets by default: its name in
 // lower case, with every character a slot name cannot hold replaced by _.

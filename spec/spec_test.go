@@ -86,7 +86,7 @@ func TestSeedExample(t *testing.T) {
 	checkNode(t, c.Primary, nodeView{Node: p, DSN: "host=/var/run/postgresql port=5432 user=postgres dbname=postgres", DSNRef: "(default)"})
 	sb := debian
 	sb.Name, sb.Role, sb.Host, sb.Pos = "db2", Standby, "192.0.2.12", Pos{"seed.hcl", 40, 3}
-	sb.Slot, sb.SourceAddress = "db2", "192.0.2.12"
+	sb.Slot, sb.SourceAddress, sb.Passfile = "db2", "192.0.2.12", "/var/lib/postgresql/15/main.pgpass"
 	if len(c.Standbys) != 1 {
 		t.Fatalf("%d standbys", len(c.Standbys))
 	}
@@ -107,6 +107,9 @@ func TestLocalDemoExample(t *testing.T) {
 	}
 	if sb.SourceAddress != "127.0.0.1" || sb.Slot != "pg2" {
 		t.Errorf("standby %+v", sb)
+	}
+	if want := sb.DataDir + ".pgpass"; sb.Passfile != want {
+		t.Errorf("standby passfile %q, want %q beside the data directory", sb.Passfile, want)
 	}
 }
 

@@ -149,7 +149,11 @@ type Node struct {
 	// SourceAddress is the address the primary sees a standby connect
 	// from (default Host); pgrepl's pg_hba rule for the standby names it.
 	SourceAddress string
-	Pos           Pos
+	// Passfile is a standby's libpq password file (mode 0600, owned by
+	// OSUser) that primary_conninfo and pg_basebackup read the replication
+	// password from; default DefaultPassfile(DataDir).
+	Passfile string
+	Pos      Pos
 }
 
 // Setting returns the node's setting called name (lowercase), if the spec
