@@ -34,9 +34,10 @@ func (n *Node) Inputs(cluster string) []Input {
 		in = append(in, Input{Cluster: cluster, Node: n.Name, Name: name, SHA256: hex.EncodeToString(h[:])})
 	}
 	add("reachability", struct {
-		Reachable bool
-		Error     string
-	}{n.Reachable, n.Error})
+		Reachable        bool
+		Error, MachineID string
+		BinVersion       int
+	}{n.Reachable, n.Error, n.MachineID, n.BinVersion})
 	d := n.DataDir
 	add("data directory "+d.Path, struct {
 		Exists, Empty, StandbySignal, RecoverySignal, PostmasterPID bool

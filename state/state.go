@@ -61,6 +61,12 @@ type Node struct {
 	// node.
 	Reachable bool   `json:"reachable"`
 	Error     string `json:"error,omitempty"`
+	// MachineID is the host's /etc/machine-id, so that two spec nodes
+	// that are really one machine are recognised.
+	MachineID string `json:"machine_id,omitempty"`
+	// BinVersion is the major version of the server binaries in the
+	// node's bin_dir ("postgres --version"), 0 when unknown.
+	BinVersion int `json:"bin_version,omitempty"`
 
 	DataDir DataDir `json:"data_dir"`
 
