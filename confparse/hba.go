@@ -164,7 +164,7 @@ func ParseHBA(path string, src []byte, opts HBAOptions) (*HBAFile, error) {
 
 func (f *HBAFile) parse() {
 	t := &hbaTokenizer{version: f.opts.Version, reader: f.opts.Reader}
-	toks := t.tokenizeFile(f.path, f.lines, 0, true, nil)
+	toks := t.tokenizeFile(f.path, f.lines, 0, true, make([]hbaTokLine, 0, len(f.lines)))
 	f.recs = make([]hbaRecord, 0, len(toks))
 	f.errs, f.warns, f.log, f.regexps = nil, nil, nil, nil
 	logErr := func(file string, line int, msg string) {

@@ -1,6 +1,7 @@
 package confparse
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"path"
@@ -21,7 +22,7 @@ type hbaPhys struct {
 }
 
 func hbaSplitLines(src []byte) []hbaPhys {
-	var lines []hbaPhys
+	lines := make([]hbaPhys, 0, bytes.Count(src, []byte{'\n'})+1)
 	s := string(src)
 	for len(s) > 0 {
 		i := strings.IndexByte(s, '\n')
@@ -55,9 +56,19 @@ func hbaLogicalLines(lines []hbaPhys, version int) []hbaLogical {
 	if version <= 13 {
 		return hbaLogicalLinesFgets(lines)
 	}
-	var out []hbaLogical
+	out := make([]hbaLogical, 0, len(lines))
 	phys, lineNo := 0, 1
 	for phys < len(lines) {
+		// Fast path: a line without NUL bytes or a final backslash is its
+		// own text.
+		if t := lines[phys].text; strings.IndexByte(t, 0) < 0 {
+			if c := strings.TrimRight(t, "\r"); !strings.HasSuffix(c, "\\") {
+				out = append(out, hbaLogical{content: c, lineNo: lineNo, first: phys, last: phys})
+				phys++
+				lineNo++
+				continue
+			}
+		}
 		first := phys
 		var buf []byte
 		lastBackslash, continuations := 0, 0
@@ -102,9 +113,14 @@ func hbaLogicalLines(lines []hbaPhys, version int) []hbaLogical {
 // fgets into a buffer of hbaMaxLine bytes: a longer line is an error, and
 // what did not fit is read as the next line.
 func hbaLogicalLinesFgets(lines []hbaPhys) []hbaLogical {
-	var out []hbaLogical
+	out := make([]hbaLogical, 0, len(lines))
 	lineNo := 1
 	for phys := 0; phys < len(lines); phys++ {
+		if t := lines[phys].text; len(t)+len(lines[phys].eol) < hbaMaxLine-1 && strings.IndexByte(t, 0) < 0 {
+			out = append(out, hbaLogical{content: strings.TrimRight(t, "\r"), lineNo: lineNo, first: phys, last: phys})
+			lineNo++
+			continue
+		}
 		t := lines[phys].text + lines[phys].eol
 		for len(t) > 0 {
 			chunk := t
@@ -134,6 +150,7 @@ type hbaScanner struct {
 	i        int // index of the next byte to read; may pass len(s) by one
 	maxToken int // 0: no limit
 	hash     int // index of the '#' starting a comment, or -1
+	start    int // index where the last token began
 }
 
 func (z *hbaScanner) get() byte {
@@ -152,6 +169,36 @@ func (z *hbaScanner) next() (tok string, ok, initialQuote, comma, tooLong bool) 
 	c := z.get()
 	for c != 0 && (hbaIsBlank(c) || c == ',') {
 		c = z.get()
+	}
+	z.start = z.i - 1
+	if c == 0 {
+		z.i--
+		return "", false, false, false, false
+	}
+	// Fast path: a token without quotes is a plain substring.
+	end := z.start
+	for end < len(z.s) {
+		d := z.s[end]
+		if hbaIsBlank(d) || d == ',' || d == '#' || d == '"' || d == 0 {
+			break
+		}
+		end++
+	}
+	if n := end - z.start; n > 0 && (end == len(z.s) || z.s[end] != '"') && (z.maxToken == 0 || n < z.maxToken-1) {
+		tok = z.s[z.start:end]
+		z.i = end
+		if end < len(z.s) {
+			switch z.s[end] {
+			case ',':
+				comma = true
+			case '#':
+				z.hash = end
+				z.i = len(z.s)
+			case 0:
+				z.i = len(z.s)
+			}
+		}
+		return tok, true, false, comma, false
 	}
 	var buf []byte
 	inQuote, wasQuote, sawQuote := false, false, false
@@ -209,6 +256,9 @@ type hbaTokLine struct {
 	errLogCtx   bool   // the log line has a "line N of configuration file" context
 	warnings    []string
 	include     string // "include", "include_if_exists", "include_dir" when a directive (16+)
+	fieldStarts []int  // where each field begins in raw
+	topFirst    int    // first physical line, in the parsed file, of the line that brought this one in
+	topLast     int
 }
 
 // hbaTokenizer tokenizes a file and whatever it includes.
@@ -266,21 +316,32 @@ func (t *hbaTokenizer) readFile(p string, depth int) ([]byte, string, error) {
 // tokenizeFile appends the lines of file (content lines) to out.
 func (t *hbaTokenizer) tokenizeFile(file string, lines []hbaPhys, depth int, top bool, out []hbaTokLine) []hbaTokLine {
 	for _, ll := range hbaLogicalLines(lines, t.version) {
-		tl := hbaTokLine{file: file, top: top, lineNo: ll.lineNo, first: ll.first, last: ll.last, raw: ll.content}
+		tl := hbaTokLine{file: file, top: top, lineNo: ll.lineNo, first: ll.first, last: ll.last, raw: ll.content,
+			topFirst: ll.first, topLast: ll.last}
 		if ll.tooLong {
 			tl.err = "authentication file line too long"
 			tl.errLog, tl.errLogCtx = tl.err, true
 			out = append(out, tl)
 			continue
 		}
+		if rest := strings.TrimLeft(ll.content, " \t\r,"); rest == "" || rest[0] == '#' {
+			continue // blank or comment: nothing for the server
+		}
 		z := &hbaScanner{s: ll.content, hash: -1}
 		if t.version <= 15 {
 			z.maxToken = hbaMaxToken
 		}
+		// The tokens of all fields share one array; each field is a
+		// capacity-limited window on it.
+		toks := make([]HBAToken, 0, 8)
+		tl.fields = make([][]HBAToken, 0, 6)
+		tl.fieldStarts = make([]int, 0, 6)
 		for !z.atEnd() && tl.err == "" {
-			field := t.nextField(file, z, depth, &tl)
-			if len(field) > 0 {
-				tl.fields = append(tl.fields, field)
+			start, from := -1, len(toks)
+			toks = t.nextField(file, z, depth, &tl, &start, toks)
+			if len(toks) > from {
+				tl.fields = append(tl.fields, toks[from:len(toks):len(toks)])
+				tl.fieldStarts = append(tl.fieldStarts, start)
 			}
 		}
 		if z.hash >= 0 {
@@ -302,6 +363,9 @@ func (t *hbaTokenizer) tokenizeFile(file string, lines []hbaPhys, depth int, top
 				out = append(out, tl)
 				var ok bool
 				out, ok = t.includeDirective(&tl, second, depth, out)
+				for i := at + 1; i < len(out); i++ {
+					out[i].topFirst, out[i].topLast = tl.topFirst, tl.topLast
+				}
 				if ok {
 					out[at] = tl
 				} else {
@@ -378,10 +442,12 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 
 // nextField reads one field: a comma-separated list of tokens, with "@file"
 // references replaced by the tokens of the file.
-func (t *hbaTokenizer) nextField(file string, z *hbaScanner, depth int, tl *hbaTokLine) []HBAToken {
-	var tokens []HBAToken
+func (t *hbaTokenizer) nextField(file string, z *hbaScanner, depth int, tl *hbaTokLine, start *int, tokens []HBAToken) []HBAToken {
 	for {
 		tok, ok, initialQuote, comma, tooLong := z.next()
+		if *start < 0 {
+			*start = z.start
+		}
 		if tooLong {
 			tl.err = "authentication file token too long"
 			tl.errLog = "authentication file token too long, skipping: \"" + tok + "\""

@@ -102,14 +102,14 @@ func (p *hbaLineParser) parse() *hbaParsed {
 	if len(fields) < 2 {
 		return p.fail("end-of-line before database specification")
 	}
-	h.databases = append([]HBAToken(nil), fields[1]...)
+	h.databases = fields[1]
 	if !p.compileRegexps(h.databases) {
 		return nil
 	}
 	if len(fields) < 3 {
 		return p.fail("end-of-line before role specification")
 	}
-	h.roles = append([]HBAToken(nil), fields[2]...)
+	h.roles = fields[2]
 	if !p.compileRegexps(h.roles) {
 		return nil
 	}
@@ -125,59 +125,26 @@ func (p *hbaLineParser) parse() *hbaParsed {
 		}
 		tok := fields[next][0]
 		next++
-		h.address.Text = tok.Value
-		switch {
-		case tok.IsKeyword("all"):
-			h.address.Kind = HBAAddrAll
-		case tok.IsKeyword("samehost"):
-			h.address.Kind = HBAAddrSameHost
-		case tok.IsKeyword("samenet"):
-			h.address.Kind = HBAAddrSameNet
-		default:
-			str, cidr, hasCIDR := strings.Cut(tok.Value, "/")
-			addr, ok := hbaNumericHost(str)
-			if ok {
-				h.address.Kind = HBAAddrIP
-				h.address.Addr = addr
-			} else {
-				h.address.Kind = HBAAddrHostname
-				h.address.Hostname = str
-			}
-			switch {
-			case hasCIDR:
-				if !ok {
-					return p.fail("specifying both host name and CIDR mask is invalid: " + hbaQuote(tok.Value))
-				}
-				mask, ok := hbaCIDRMask(cidr, addr.Is4())
-				if !ok {
-					return p.fail("invalid CIDR mask in address " + hbaQuote(tok.Value))
-				}
-				h.address.Mask = mask
-			case ok:
+		var mtok *HBAToken
+		if !tok.IsKeyword("all") && !tok.IsKeyword("samehost") && !tok.IsKeyword("samenet") && !strings.Contains(tok.Value, "/") {
+			if _, ok := hbaNumericHost(tok.Value); ok {
+				// An address without a CIDR length: the netmask is the
+				// next column.
 				if len(fields) <= next {
 					return p.fail("end-of-line before netmask specification")
 				}
 				if len(fields[next]) > 1 {
 					return p.fail("multiple values specified for netmask")
 				}
-				mtok := fields[next][0]
+				mtok = &fields[next][0]
 				next++
-				h.address.NetmaskText = mtok.Value
-				mask, ok := hbaNumericHost(mtok.Value)
-				if !ok {
-					return p.fail("invalid IP mask " + hbaQuote(mtok.Value) + ": Name or service not known")
-				}
-				if mask.Is4() != addr.Is4() {
-					return p.fail("IP address and mask do not match")
-				}
-				h.address.Mask = mask.WithZone("")
-			}
-			if h.address.Kind == HBAAddrIP {
-				if n := hbaMaskBits(h.address.Mask); n >= 0 {
-					h.address.Prefix = netip.PrefixFrom(addr.WithZone(""), n)
-				}
 			}
 		}
+		addr, msg := hbaParseAddress(tok, mtok)
+		if msg != "" {
+			return p.fail(msg)
+		}
+		h.address = addr
 	}
 
 	// Authentication method.
@@ -274,6 +241,58 @@ func (p *hbaLineParser) parse() *hbaParsed {
 		h.clientcert = 2
 	}
 	return h
+}
+
+// hbaParseAddress reads the address column (and the netmask column, for
+// an address without a CIDR length) as parse_hba_line does. msg is the
+// server's complaint, if any.
+func hbaParseAddress(tok HBAToken, mask *HBAToken) (HBAAddress, string) {
+	a := HBAAddress{Text: tok.Value}
+	switch {
+	case tok.IsKeyword("all"):
+		a.Kind = HBAAddrAll
+		return a, ""
+	case tok.IsKeyword("samehost"):
+		a.Kind = HBAAddrSameHost
+		return a, ""
+	case tok.IsKeyword("samenet"):
+		a.Kind = HBAAddrSameNet
+		return a, ""
+	}
+	str, cidr, hasCIDR := strings.Cut(tok.Value, "/")
+	addr, ok := hbaNumericHost(str)
+	if !ok {
+		if hasCIDR {
+			return a, "specifying both host name and CIDR mask is invalid: " + hbaQuote(tok.Value)
+		}
+		a.Kind, a.Hostname = HBAAddrHostname, str
+		return a, ""
+	}
+	a.Kind, a.Addr = HBAAddrIP, addr
+	if hasCIDR {
+		m, ok := hbaCIDRMask(cidr, addr.Is4())
+		if !ok {
+			return a, "invalid CIDR mask in address " + hbaQuote(tok.Value)
+		}
+		a.Mask = m
+	} else {
+		if mask == nil {
+			return a, "end-of-line before netmask specification"
+		}
+		a.NetmaskText = mask.Value
+		m, ok := hbaNumericHost(mask.Value)
+		if !ok {
+			return a, "invalid IP mask " + hbaQuote(mask.Value) + ": Name or service not known"
+		}
+		if m.Is4() != addr.Is4() {
+			return a, "IP address and mask do not match"
+		}
+		a.Mask = m.WithZone("")
+	}
+	if n := hbaMaskBits(a.Mask); n >= 0 {
+		a.Prefix = netip.PrefixFrom(addr.WithZone(""), n)
+	}
+	return a, ""
 }
 
 // compileRegexps handles names starting with a slash, regular expressions
