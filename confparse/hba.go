@@ -1,5 +1,21 @@
 package confparse
 
+// The pg_hba.conf half of confparse. ParseHBA reads a file the way the
+// server's hba.c does (tokenize_auth_file, next_token, parse_hba_line,
+// parse_hba_auth_opt) for a Linux build with OpenSSL, GSSAPI, OpenLDAP and
+// PAM, and keeps every byte so that edits touch only the lines they name.
+// The differential tests hold it to PostgreSQL 15's pg_hba_file_rules and
+// reload log; other versions follow the source, version by version.
+//
+// What cannot be known offline, and what pgrepl assumes:
+//   - the server's ssl setting: HBAOptions.SSL, off by default as in
+//     PostgreSQL;
+//   - host names in radiusservers resolve (the server looks them up);
+//   - an interface name after '%' in a link-local address exists;
+//   - db_user_namespace is off (it refuses md5 lines in 12-16 when on);
+//   - a "/regex" name (16+) that Go's RE2 cannot compile is left unchecked
+//     unless both engines reject it, and Match then answers "maybe".
+
 import (
 	"fmt"
 	"net/netip"

@@ -37,7 +37,6 @@ const (
 	hbaURLErrBadScheme    = 3
 	hbaURLErrBadEnclosure = 4
 	hbaURLErrBadURL       = 5
-	hbaURLErrBadAttrs     = 7
 	hbaURLErrBadScope     = 8
 	hbaURLErrBadFilter    = 9
 	hbaURLErrBadExts      = 10
@@ -77,11 +76,7 @@ func hbaLDAPScope(s string) int {
 }
 
 func hbaSplitNonEmpty(s, sep string) []string {
-	var out []string
-	for _, p := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sep, r) }) {
-		out = append(out, p)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(sep, r) })
 }
 
 // hbaParseLDAPURL follows ldap_url_parse_ext with the "historic" flags of
@@ -207,7 +202,6 @@ func hbaParseLDAPURL(in string) (*hbaLDAPURL, int) {
 			return nil, hbaURLErrBadExts
 		}
 	}
-	_ = hbaURLErrBadAttrs
 	return u, 0
 }
 

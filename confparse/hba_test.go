@@ -176,13 +176,13 @@ func TestHBAVersions(t *testing.T) {
 		// The @file message changed with open_auth_file in 16.
 		{name: "at file missing 15", version: 15, src: "local @nope all trust\nlocal all all trust\n", files: hbaMapReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
-			errs: []string{`pg_hba.conf:1: could not open secondary authentication file "@nope" as "/etc/pg/nope": No such file or directory`}},
+			errs:  []string{`pg_hba.conf:1: could not open secondary authentication file "@nope" as "/etc/pg/nope": No such file or directory`}},
 		{name: "at file missing 16", version: 16, src: "local @nope all trust\nlocal all all trust\n", files: hbaMapReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
-			errs: []string{`pg_hba.conf:1: could not open file "/etc/pg/nope": No such file or directory`}},
+			errs:  []string{`pg_hba.conf:1: could not open file "/etc/pg/nope": No such file or directory`}},
 		{name: "at file no reader", version: 15, src: "local @list all trust\nlocal all all trust\n",
 			rules: []string{"pg_hba.conf:2 local all all trust"},
-			errs: []string{`pg_hba.conf:1: could not open secondary authentication file "@list" as "/etc/pg/list": no file reader given`}},
+			errs:  []string{`pg_hba.conf:1: could not open secondary authentication file "@list" as "/etc/pg/list": no file reader given`}},
 		{name: "at file", version: 15, src: "local @list all trust\n", files: hbaMapReader{"/etc/pg/list": "a, b\nc\n"},
 			rules: []string{"pg_hba.conf:1 local a,b,c all trust"}},
 		// Regular expressions arrived in 16.
@@ -193,7 +193,7 @@ func TestHBAVersions(t *testing.T) {
 		// Methods removed long ago are unknown to every version.
 		{name: "krb5", version: 12, src: "host all all all krb5\nlocal all all trust\n",
 			rules: []string{"pg_hba.conf:2 local all all trust"},
-			errs: []string{`pg_hba.conf:1: invalid authentication method "krb5"`}},
+			errs:  []string{`pg_hba.conf:1: invalid authentication method "krb5"`}},
 		{name: "no entries", version: 17, src: "# nothing\n",
 			errs: []string{`pg_hba.conf:0: configuration file "/etc/pg/pg_hba.conf" contains no entries`}},
 	}
