@@ -28,9 +28,12 @@ type HBAConn struct {
 	Replication bool
 
 	// MemberOf answers whether user is a member (directly or not) of role,
-	// for "+role" users and samerole databases. known is false when it cannot
-	// tell. Nil means nothing is known, except that a role is a member of
-	// itself.
+	// for "+role" users and samerole databases, as the server's
+	// is_member_of_role_nosuper does: a role is a member of itself,
+	// superuser gives no membership, and a role that does not exist is a
+	// member of nothing. known is false when it cannot tell. Nil means
+	// nothing is known, except that a role is a member of itself (taking
+	// the user to exist).
 	MemberOf func(user, role string) (member, known bool)
 	// HostAddrs are the server host's interface addresses with their
 	// netmasks, for samehost and samenet. Nil means unknown.
@@ -223,17 +226,16 @@ func hbaHostnameMatch(pattern, name string) bool {
 }
 
 func (c *HBAConn) member(user, role string) hbaTri {
+	if c.MemberOf != nil {
+		if member, known := c.MemberOf(user, role); known {
+			return hbaBool(member)
+		}
+		return hbaMaybe
+	}
 	if user == role {
-		return hbaYes
+		return hbaYes // a role is a member of itself (if it exists)
 	}
-	if c.MemberOf == nil {
-		return hbaMaybe
-	}
-	member, known := c.MemberOf(user, role)
-	if !known {
-		return hbaMaybe
-	}
-	return hbaBool(member)
+	return hbaMaybe
 }
 
 // regexpMatch matches s against a "/regex" token (16+).
