@@ -311,7 +311,7 @@ func (f *HBAFile) boundaries() []bool {
 // (1-based; NumLines()+1 appends). text is one line without its end; it
 // gets the file's line end (CRLF or LF), and a file without a final newline
 // keeps having none. Insert refuses to split a continued line and undoes an
-// insertion PostgreSQL would refuse.
+// insertion that brings a problem the file did not have.
 func (f *HBAFile) Insert(line int, text string) error {
 	if line < 1 || line > len(f.lines)+1 {
 		return fmt.Errorf("insert into %s: line %d is outside 1..%d", f.path, line, len(f.lines)+1)
@@ -347,31 +347,28 @@ func (f *HBAFile) Insert(line int, text string) error {
 		lines[pos-1] = prev
 		lines[pos] = hbaPhys{text: text}
 	}
-	return f.replaceLines(old, lines, line)
+	return f.replaceLines(old, lines, fmt.Sprintf("insert into %s at line %d", f.path, line))
 }
 
-// replaceLines installs lines, parses again, and undoes the change when it
-// adds a problem on line changed (1-based; 0 for none).
-func (f *HBAFile) replaceLines(old, lines []hbaPhys, changed int) error {
-	before := map[string]bool{}
+// replaceLines installs lines and parses again; when that brings a problem
+// the file did not have (line numbers aside), it puts the old lines back and
+// returns the problem.
+func (f *HBAFile) replaceLines(old, lines []hbaPhys, what string) error {
+	seen := map[string]int{}
 	for _, e := range f.errs {
-		before[e.Error()] = true
+		seen[e.File+"\x00"+e.Msg]++
 	}
 	f.lines = lines
 	f.parse()
-	if changed > 0 {
-		for _, r := range f.recs {
-			if !r.tok.top || r.tok.first != changed-1 || (r.parsed != nil && !r.hasViewErr) || r.directive {
-				continue
-			}
-			for _, e := range f.errs {
-				if e.File == f.path && e.Line == r.tok.lineNo {
-					f.lines = old
-					f.parse()
-					return fmt.Errorf("insert into %s: PostgreSQL would refuse the new line %d: %w", f.path, changed, e)
-				}
-			}
+	for _, e := range f.errs {
+		k := e.File + "\x00" + e.Msg
+		if seen[k] > 0 {
+			seen[k]--
+			continue
 		}
+		f.lines = old
+		f.parse()
+		return fmt.Errorf("%s: PostgreSQL would refuse the result: %w", what, e)
 	}
 	return nil
 }
@@ -490,7 +487,8 @@ func hbaCanonicalAddress(a HBAAddress) HBAAddress {
 
 // RemoveLine removes line number line (1-based) and, when it begins a
 // continued line, the lines that continue it. A file without a final
-// newline keeps having none.
+// newline keeps having none. A removal that brings a problem the file did
+// not have (removing its last rule) is undone.
 func (f *HBAFile) RemoveLine(line int) error {
 	if line < 1 || line > len(f.lines) {
 		return fmt.Errorf("remove from %s: line %d is outside 1..%d", f.path, line, len(f.lines))
@@ -521,7 +519,7 @@ func (f *HBAFile) RemoveLine(line int) error {
 		prev.text = strings.TrimSuffix(prev.text, "\r")
 		lines[pos-1] = prev
 	}
-	return f.replaceLines(old, lines, 0)
+	return f.replaceLines(old, lines, fmt.Sprintf("remove line %d from %s", line, f.path))
 }
 
 // RuleLine returns the physical line (1-based) in this file where

@@ -215,6 +215,9 @@ func TestHBAEditErrors(t *testing.T) {
 		{"remove continuation", 15, src, nil, func(f *HBAFile) error { return f.RemoveLine(3) }, "continues line 2"},
 		{"remove out of range", 15, src, nil, func(f *HBAFile) error { return f.RemoveLine(0) }, "outside"},
 		{"append after trailing backslash", 15, "local all all trust \\", nil, func(f *HBAFile) error { return f.Insert(2, "# x") }, "inside a continued line"},
+		{"remove the only rule", 15, "# x\nlocal all all trust\n", nil, func(f *HBAFile) error { return f.RemoveLine(2) }, "contains no entries"},
+		{"insert include of a broken file", 16, src, hbaMapReader{"/etc/pg/bad.conf": "local all all bogus\n"},
+			func(f *HBAFile) error { return f.Insert(1, "include bad.conf") }, `invalid authentication method "bogus"`},
 		{"second rule of include", 16, "include more.conf\nlocal all all trust\n", hbaMapReader{hbaTestPath[:strings.LastIndex(hbaTestPath, "/")] + "/more.conf": "local a all trust\nlocal b all trust\n"},
 			func(f *HBAFile) error { return f.InsertRule(1, replicationRule("10.0.0.1/32"), "") }, "not the first rule"},
 	}

@@ -250,10 +250,8 @@ type hbaTokLine struct {
 	raw         string
 	fields      [][]HBAToken
 	comment     string
-	hasComment  bool
 	err         string // err_msg: shown in pg_hba_file_rules' error column
 	errLog      string // what the server logs for err (may differ, may lack context)
-	errLogCtx   bool   // the log line has a "line N of configuration file" context
 	warnings    []string
 	include     string // "include", "include_if_exists", "include_dir" when a directive (16+)
 	fieldStarts []int  // where each field begins in raw
@@ -320,7 +318,7 @@ func (t *hbaTokenizer) tokenizeFile(file string, lines []hbaPhys, depth int, top
 			topFirst: ll.first, topLast: ll.last}
 		if ll.tooLong {
 			tl.err = "authentication file line too long"
-			tl.errLog, tl.errLogCtx = tl.err, true
+			tl.errLog = tl.err
 			out = append(out, tl)
 			continue
 		}
@@ -345,7 +343,6 @@ func (t *hbaTokenizer) tokenizeFile(file string, lines []hbaPhys, depth int, top
 			}
 		}
 		if z.hash >= 0 {
-			tl.hasComment = true
 			tl.comment = strings.TrimSpace(ll.content[z.hash+1:])
 		}
 		if len(tl.fields) == 0 && tl.err == "" {
@@ -495,7 +492,7 @@ func (t *hbaTokenizer) expandFile(tokens []HBAToken, outer, name string, depth i
 	}
 	for _, inc := range t.tokenizeFile(p, hbaSplitLines(b), depth, false, nil) {
 		if inc.err != "" {
-			tl.err, tl.errLog, tl.errLogCtx = inc.err, inc.errLog, inc.errLogCtx
+			tl.err, tl.errLog = inc.err, inc.errLog
 			break
 		}
 		if inc.include != "" {
