@@ -13,6 +13,12 @@
 // logs in as), they run small commands (cat, stat, mktemp, mv, …) through
 // runuser or sudo, so permissions are checked exactly as PostgreSQL's own
 // account sees them, locally and remotely alike.
+//
+// What a host needs: a POSIX login shell (sh, bash, dash, ksh, zsh) whose rc
+// files print nothing to stdout (as scp and rsync require), GNU coreutils and
+// findutils (every Linux distribution), runuser or sudo to switch users, and
+// an sshd that allows TCP and stream-local forwarding (OpenSSH's default) for
+// DialContext.
 package host
 
 import (

@@ -19,7 +19,7 @@ import (
 
 // requireRoot skips (or fails in CI) tests that switch users: they need the
 // root account and the postgres OS user, as on the hosts pgrepl manages.
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	pgtest.Require(t)
 	if os.Geteuid() != 0 {

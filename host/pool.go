@@ -79,6 +79,9 @@ func (p *Pool) SSH(ctx context.Context, cfg SSHConfig) (Transport, error) {
 			return nil, ctx.Err()
 		}
 		if pc.err != nil {
+			if (errors.Is(pc.err, context.Canceled) || errors.Is(pc.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				continue // the caller that dialed gave up; this one has not
+			}
 			return nil, pc.err
 		}
 		if pc.conn.alive() {

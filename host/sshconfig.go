@@ -19,10 +19,12 @@ import (
 //
 // Each setting is taken, first found wins, from this struct (the spec's ssh
 // block), then from the ssh_config files for Host (HostName, User, Port,
-// IdentityFile, UserKnownHostsFile, ConnectTimeout, ServerAliveInterval),
+// IdentityFile, UserKnownHostsFile, GlobalKnownHostsFile, IdentityAgent,
+// ConnectTimeout, ServerAliveInterval),
 // then from OpenSSH's defaults. Settings that would weaken the host key check
 // (StrictHostKeyChecking no, …) are not read: an unknown or changed host key
-// is always an error.
+// is always an error. ProxyJump and ProxyCommand are not supported, and are
+// an error rather than ignored.
 type SSHConfig struct {
 	// Host is the name or address to connect to, and the alias looked up in
 	// ssh_config ("Host db1" … "HostName 10.0.0.5").
@@ -58,8 +60,8 @@ type SSHConfig struct {
 	// ConfigFile is the ssh_config file to read; "" reads ~/.ssh/config and
 	// /etc/ssh/ssh_config (either may be missing), "none" reads nothing.
 	ConfigFile string
-	// AgentSocket is the ssh-agent socket; "" is $SSH_AUTH_SOCK, "none" is no
-	// agent.
+	// AgentSocket is the ssh-agent socket; "" is ssh_config's IdentityAgent,
+	// else $SSH_AUTH_SOCK; "none" is no agent.
 	AgentSocket string
 }
 
@@ -273,16 +275,29 @@ func resolveSSH(cfg SSHConfig) (sshTarget, error) {
 			t.knownHosts = append(t.knownHosts, tokens.expand(f))
 		}
 	}
+
+	agentSocket := cfg.AgentSocket
+	if agentSocket == "" {
+		agentSocket = get("IdentityAgent")
+	}
+	switch {
+	case agentSocket == "none":
+	case agentSocket == "", agentSocket == "SSH_AUTH_SOCK":
+		t.agentSocket = os.Getenv("SSH_AUTH_SOCK")
+	case strings.HasPrefix(agentSocket, "$"):
+		t.agentSocket = os.Getenv(agentSocket[1:])
+	default:
+		t.agentSocket = tokens.expand(agentSocket)
+	}
+	// A hop pgrepl cannot make must not turn into a direct connection to
+	// somewhere else.
+	for _, k := range []string{"ProxyJump", "ProxyCommand"} {
+		if v := get(k); v != "" && v != "none" {
+			return t, fmt.Errorf("ssh %s: ssh config sets %s %s, which pgrepl does not support; reach the host directly", cfg.Host, k, v)
+		}
+	}
 	if err != nil {
 		return t, fmt.Errorf("ssh %s: %w", cfg.Host, err)
-	}
-
-	switch cfg.AgentSocket {
-	case "none":
-	case "":
-		t.agentSocket = os.Getenv("SSH_AUTH_SOCK")
-	default:
-		t.agentSocket = tokens.expand(cfg.AgentSocket)
 	}
 	return t, nil
 }

@@ -247,6 +247,16 @@ Host *
 			t.Errorf("resolveSSH(%+v) accepted", bad)
 		}
 	}
+	proxy := filepath.Join(dir, "proxy")
+	if err := os.WriteFile(proxy, []byte("Host bastioned\n  ProxyJump jump.example\nHost agent\n  IdentityAgent /run/a.sock\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := resolveSSH(SSHConfig{Host: "bastioned", ConfigFile: proxy}); err == nil || !strings.Contains(err.Error(), "ProxyJump jump.example") {
+		t.Errorf("ProxyJump: %v", err)
+	}
+	if tg, err := resolveSSH(SSHConfig{Host: "agent", ConfigFile: proxy}); err != nil || tg.agentSocket != "/run/a.sock" {
+		t.Errorf("IdentityAgent: %q %v", tg.agentSocket, err)
+	}
 	badPort := filepath.Join(dir, "badport")
 	if err := os.WriteFile(badPort, []byte("Host h\n  Port http\n"), 0o644); err != nil {
 		t.Fatal(err)
