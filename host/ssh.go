@@ -230,12 +230,32 @@ func (c *sshConn) session(ctx context.Context) (*ssh.Session, func(), error) {
 		return nil, nil, c.lostErr(nil)
 	}
 	release := func() { <-c.sessions }
-	s, err := c.client.NewSession()
-	if err != nil {
-		release()
-		return nil, nil, c.lostErr(err)
+	// sshd frees a finished session a moment after its channel closes, and
+	// may allow fewer than maxSessions: a refused open is retried for a
+	// while, as other sessions end.
+	wait := 5 * time.Millisecond
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := c.client.NewSession()
+		if err == nil {
+			return s, release, nil
+		}
+		var oce *ssh.OpenChannelError
+		if !errors.As(err, &oce) || time.Now().After(deadline) {
+			release()
+			if oce != nil {
+				return nil, nil, err
+			}
+			return nil, nil, c.lostErr(err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			release()
+			return nil, nil, ctx.Err()
+		}
+		wait = min(2*wait, 500*time.Millisecond)
 	}
-	return s, release, nil
 }
 
 // Name is "alias (ssh user@host:port)".

@@ -526,15 +526,21 @@ func TestSSHKeepAlive(t *testing.T) {
 }
 
 // TestSSHSessionsQueue runs more commands at once than sshd allows sessions
-// on one connection (MaxSessions 10): the extra ones wait for a free slot
-// instead of failing.
+// on one connection: the extra ones wait for a free slot instead of failing,
+// whether the limit is OpenSSH's default (10) or an admin's lower one.
 func TestSSHSessionsQueue(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
-	srv := sshtest.Start(t, sshtest.Options{})
+	for _, conf := range [][]string{nil, {"MaxSessions 2"}} {
+		t.Run(fmt.Sprint(conf), func(t *testing.T) {
+			testSessionsQueue(t, sshtest.Start(t, sshtest.Options{Config: conf}))
+		})
+	}
+}
+
+func testSessionsQueue(t *testing.T, srv *sshtest.Server) {
 	tr := dialSSHT(t, sshConfig(srv, "root"))
 	ctx := testCtx(t)
-	// Twice OpenSSH's MaxSessions at once: the extra ones wait for a slot.
 	var wg sync.WaitGroup
 	errs := make(chan error, 20)
 	for i := 0; i < 20; i++ {

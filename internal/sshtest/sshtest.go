@@ -164,6 +164,12 @@ func Start(t testing.TB, opts Options) *Server {
 			"UseDNS no",
 			"PrintMotd no",
 			"LogLevel VERBOSE",
+			// bash sources ~/.bashrc for commands from sshd only in a
+			// top-level shell; SHLVL=1 makes it the second level. Root's
+			// .bashrc on a developer machine (pyenv, cargo, …) can cost a
+			// good part of a second per command, and nothing tested
+			// depends on it.
+			"SetEnv SHLVL=1",
 		}
 		for _, f := range hostKeyFiles {
 			conf = append(conf, "HostKey "+f)
