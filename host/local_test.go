@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +28,17 @@ func requireRoot(t testing.TB) {
 			t.Fatalf("switching to the postgres user needs root, and %s is set", pgtest.RequireEnv)
 		}
 		t.Skip("switching to the postgres user needs root")
+	}
+}
+
+// requireSudo skips (or fails in CI) tests of become = "sudo".
+func requireSudo(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("sudo"); err != nil {
+		if os.Getenv(pgtest.RequireEnv) != "" {
+			t.Fatalf("sudo missing (apt-get install sudo), and %s is set", pgtest.RequireEnv)
+		}
+		t.Skip("sudo missing (apt-get install sudo)")
 	}
 }
 

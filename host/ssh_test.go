@@ -83,6 +83,7 @@ func TestSSHLoginAsOSUser(t *testing.T) {
 	t.Run("commands", func(t *testing.T) { testCommands(t, tr, "") })
 	t.Run("files", func(t *testing.T) { testFileOps(t, tr, lookupOwner(t, "postgres")) })
 	t.Run("cannot become root", func(t *testing.T) {
+		requireSudo(t)
 		_, err := tr.Run(testCtx(t), Cmd{Argv: []string{"id"}, As: "root"})
 		if !errors.Is(err, ErrCannotBecome) || !strings.Contains(err.Error(), `become = "sudo"`) {
 			t.Fatalf("acting as root without become: %v", err)
@@ -104,6 +105,7 @@ func TestSSHLoginAsOSUser(t *testing.T) {
 func TestSSHRootBecomeSudo(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
+	requireSudo(t)
 	srv := sshtest.Start(t, sshtest.Options{})
 	cfg := sshConfig(srv, "root")
 	cfg.Become = "sudo"
@@ -172,6 +174,7 @@ func TestSSHDialPostgres(t *testing.T) {
 func TestSSHPoolReuse(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
+	requireSudo(t)
 	srv := sshtest.Start(t, sshtest.Options{})
 	pool := NewPool()
 	defer pool.Close()
