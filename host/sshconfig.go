@@ -31,7 +31,7 @@ type SSHConfig struct {
 	Host string
 	// User is the login user; default ssh_config's User, else the local user.
 	User string
-	// Port is the SSH port; default ssh_config's Port, else 22.
+	// Port is the SSH port; 0 means ssh_config's Port, else 22.
 	Port int
 	// IdentityFile is the private key to log in with. When set, it is the
 	// only key offered (the agent signs with it when the file is
@@ -44,8 +44,9 @@ type SSHConfig struct {
 	// plus /etc/ssh/ssh_known_hosts.
 	KnownHostsFile string
 	// Become is how commands and file operations switch to another user when
-	// the login user is not the one wanted: "" (only possible as root, with
-	// runuser) or "sudo" ("sudo -n": never prompts).
+	// the login user is not the one wanted: "sudo" ("sudo -n": never
+	// prompts), or "" / "none": no sudo, which only a root login can do
+	// without (with runuser).
 	Become string
 	// OSUser is the user file operations act as (PostgreSQL's files' owner);
 	// "" is the login user.
@@ -169,7 +170,9 @@ func resolveSSH(cfg SSHConfig) (sshTarget, error) {
 		return t, errors.New("ssh: no host given")
 	}
 	switch cfg.Become {
-	case "", "sudo":
+	case "sudo":
+	case "", "none":
+		t.become = ""
 	default:
 		return t, fmt.Errorf("ssh %s: become = %q is not supported (only \"sudo\")", cfg.Host, cfg.Become)
 	}

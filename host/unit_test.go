@@ -221,6 +221,10 @@ Host *
 		t.Errorf("explicit settings lost: %+v", tg)
 	}
 
+	if tg, err := resolveSSH(SSHConfig{Host: "h", Become: "none", ConfigFile: "none"}); err != nil || tg.become != "" {
+		t.Errorf(`become = "none": %q %v`, tg.become, err)
+	}
+
 	// %h in HostName; Host * supplies User.
 	tg, err = resolveSSH(SSHConfig{Host: "pg.example", ConfigFile: conf, AgentSocket: "none"})
 	if err != nil || tg.key() != "everyone@pg.example.internal:22" {
