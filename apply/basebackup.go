@@ -1,0 +1,317 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pgrepl/pgrepl/host"
+)
+
+// BasebackupOptions shape Basebackup.
+type BasebackupOptions struct {
+	// PrimaryHost and PrimaryPort are where the standby reaches the
+	// primary.
+	PrimaryHost string
+	PrimaryPort int
+	// User is the replication role.
+	User string
+	// Passfile is the standby's password file for User (written before).
+	Passfile string
+	// Slot is the primary's replication slot for the standby; "" for none.
+	Slot string
+	// Checkpoint is "fast" (default) or "spread".
+	Checkpoint string
+	// NeedBytes is the free space the new data directory needs (the
+	// primary's size with a margin); 0 skips the check.
+	NeedBytes uint64
+	// Stamp names the moved-aside directories.
+	Stamp string
+	// Progress, when set, receives pg_basebackup's progress reports.
+	Progress func(Progress)
+}
+
+// Progress is one progress report of pg_basebackup -P.
+type Progress struct {
+	DoneKB, TotalKB int64
+	Percent         int
+}
+
+// BasebackupResult says where things are after a basebackup, also after
+// one that failed.
+type BasebackupResult struct {
+	// MovedAside is where the previous data directory went; "" when there
+	// was none (or it was empty).
+	MovedAside string
+	// FailedDir is where the partial new data directory of a failed
+	// pg_basebackup went; "" if it succeeded or none was left.
+	FailedDir string
+}
+
+// BasebackupError is a failed basebackup: what failed and where the data is.
+type BasebackupError struct {
+	Node   string
+	Err    error
+	Stderr string // pg_basebackup's own messages, progress lines left out
+	Result BasebackupResult
+	// Note says what could not be tidied up, if anything.
+	Note string
+}
+
+func (e *BasebackupError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: basebackup: %v", e.Node, e.Err)
+	if e.Stderr != "" && !strings.Contains(e.Err.Error(), e.Stderr) {
+		fmt.Fprintf(&b, "\npg_basebackup said:\n%s", indent(e.Stderr, "  "))
+	}
+	if e.Result.MovedAside != "" {
+		fmt.Fprintf(&b, "\nthe previous data directory is intact at %s", e.Result.MovedAside)
+	}
+	if e.Result.FailedDir != "" {
+		fmt.Fprintf(&b, "\nthe partial new one was moved to %s", e.Result.FailedDir)
+	}
+	if e.Note != "" {
+		fmt.Fprintf(&b, "\n%s", e.Note)
+	}
+	return b.String()
+}
+
+func (e *BasebackupError) Unwrap() error { return e.Err }
+
+// Basebackup replaces the standby n's data directory with a copy of the
+// primary's: it checks the free space, moves the present directory aside to
+// <data_dir>.pgrepl-<stamp> (never deleting it), makes a new one (mode
+// 0700, owned by the OS user) and runs, as the OS user,
+//
+//	pg_basebackup -d "host=… port=… user=… passfile=… application_name=<node>"
+//	  -D <data_dir> -Fp -Xs -R -P [-S <slot>] --checkpoint=fast|spread
+//
+// so the password is read from the passfile only. The server must be down.
+// When pg_basebackup fails (or is killed), its partial directory is moved
+// aside to <data_dir>.pgrepl-<stamp>-failed, so the next plan sees no data
+// directory and plans the rebuild again.
+func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (BasebackupResult, error) {
+	var r BasebackupResult
+	s := n.Spec
+	dataDir := path.Clean(s.DataDir)
+	fail := func(err error) (BasebackupResult, error) {
+		return r, &BasebackupError{Node: n.Name(), Err: err, Result: r}
+	}
+	if opts.Stamp == "" {
+		opts.Stamp = Stamp(time.Now())
+	}
+	if up, err := Running(ctx, n); err != nil {
+		return fail(err)
+	} else if up {
+		return fail(fmt.Errorf("%s/postmaster.pid exists: the server must be stopped first", dataDir))
+	}
+	if _, err := n.Transport.Stat(ctx, opts.Passfile); err != nil {
+		return fail(fmt.Errorf("passfile: %w", err))
+	}
+
+	// What is there now.
+	existing, empty := false, false
+	if fi, err := n.Transport.Stat(ctx, dataDir); err == nil {
+		if !fi.IsDir() {
+			return fail(fmt.Errorf("%s is not a directory", dataDir))
+		}
+		existing = true
+		names, err := n.Transport.ReadDir(ctx, dataDir)
+		if err != nil {
+			return fail(err)
+		}
+		empty = len(names) == 0
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fail(err)
+	}
+
+	if opts.NeedBytes > 0 {
+		free, err := freeBytes(ctx, n, dataDir)
+		if err != nil {
+			return fail(err)
+		}
+		if free < opts.NeedBytes {
+			return fail(fmt.Errorf("not enough free space for the new data directory beside %s: %s free, %s needed (the primary's size and 10%%); the present data directory is kept, so free space elsewhere", dataDir, human(free), human(opts.NeedBytes)))
+		}
+	}
+
+	switch {
+	case existing && empty:
+		// Nothing to keep; pg_basebackup wants an empty directory of
+		// mode 0700, so make it anew.
+		if err := n.Transport.Remove(ctx, dataDir); err != nil {
+			return fail(err)
+		}
+	case existing:
+		aside := dataDir + ".pgrepl-" + opts.Stamp
+		if err := n.Transport.Rename(ctx, dataDir, aside); err != nil {
+			return fail(fmt.Errorf("move the data directory aside: %w", err))
+		}
+		r.MovedAside = aside
+	}
+	if err := n.Transport.MkdirAll(ctx, dataDir, 0o700); err != nil {
+		return fail(err)
+	}
+
+	conninfo := fmt.Sprintf("host=%s port=%d user=%s passfile=%s application_name=%s",
+		connQuote(opts.PrimaryHost), opts.PrimaryPort, connQuote(opts.User), connQuote(opts.Passfile), connQuote(n.Name()))
+	checkpoint := opts.Checkpoint
+	if checkpoint == "" {
+		checkpoint = "fast"
+	}
+	argv := []string{path.Join(s.BinDir, "pg_basebackup"), "-d", conninfo, "-D", dataDir,
+		"-Fp", "-Xs", "-R", "-P", "--checkpoint=" + checkpoint}
+	if opts.Slot != "" {
+		argv = append(argv, "-S", opts.Slot)
+	}
+	pw := &progressWriter{report: opts.Progress}
+	res, err := n.Transport.Run(ctx, host.Cmd{Argv: argv, As: s.OSUser, Stderr: pw})
+	pw.flush()
+	if err == nil {
+		err = res.Err()
+	}
+	if err == nil {
+		return r, nil
+	}
+	be := &BasebackupError{Node: n.Name(), Err: err, Stderr: pw.messages(), Result: r}
+	if ee := (*host.ExitError)(nil); errors.As(err, &ee) {
+		status := fmt.Sprintf("exit status %d", ee.ExitCode)
+		if ee.Signal != "" {
+			status = "killed by signal " + ee.Signal
+		}
+		be.Err = fmt.Errorf("pg_basebackup failed (%s)", status)
+	}
+	// Move the partial copy aside, even when ctx ended (an interrupt).
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	failed := dataDir + ".pgrepl-" + opts.Stamp + "-failed"
+	if names, rerr := n.Transport.ReadDir(tctx, dataDir); rerr == nil && len(names) == 0 {
+		// Nothing was copied: an empty directory holds no data.
+		if err := n.Transport.Remove(tctx, dataDir); err != nil {
+			be.Note = fmt.Sprintf("the empty new %s is left: %v", dataDir, err)
+		}
+	} else if err := n.Transport.Rename(tctx, dataDir, failed); err == nil {
+		be.Result.FailedDir = failed
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		be.Note = fmt.Sprintf("the partial new data directory is left at %s: %v", dataDir, err)
+	}
+	return be.Result, be
+}
+
+// connQuote quotes a libpq conninfo value when it needs it.
+func connQuote(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n'\\=") {
+		return v
+	}
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// freeBytes is the space available to the OS user on the file system that
+// will hold dir (its nearest existing ancestor), from df.
+func freeBytes(ctx context.Context, n *Node, dir string) (uint64, error) {
+	p := dir
+	for {
+		if _, err := n.Transport.Stat(ctx, p); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) || p == "/" {
+			return 0, err
+		}
+		p = path.Dir(p)
+	}
+	res, err := n.run(ctx, "df", "-P", "-B1", "--", p)
+	if err != nil {
+		return 0, fmt.Errorf("free space of %s: %w", p, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(lines) < 2 || len(f) < 4 {
+		return 0, fmt.Errorf("free space of %s: unexpected output of df: %q", p, res.Stdout)
+	}
+	free, err := strconv.ParseUint(f[3], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("free space of %s: unexpected output of df: %q", p, res.Stdout)
+	}
+	return free, nil
+}
+
+// human formats a byte count: "1.5 GB".
+func human(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(b)/float64(div), "kMGTPE"[exp])
+}
+
+// progressRE matches pg_basebackup -P's reports: "12345/67890 kB (18%), 0/1
+// tablespace" (with -v, a file name follows).
+var progressRE = regexp.MustCompile(`^\s*(\d+)/(\d+) kB \((\d+)%\)`)
+
+// progressWriter takes pg_basebackup's stderr, which separates progress
+// reports by '\r' on a terminal and '\n' otherwise: progress goes to report,
+// other lines are kept for the error message.
+type progressWriter struct {
+	report func(Progress)
+	mu     sync.Mutex
+	line   []byte
+	msgs   []string
+}
+
+func (w *progressWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range b {
+		if c == '\r' || c == '\n' {
+			w.endLine()
+			continue
+		}
+		w.line = append(w.line, c)
+	}
+	return len(b), nil
+}
+
+func (w *progressWriter) endLine() {
+	line := string(w.line)
+	w.line = w.line[:0]
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	if m := progressRE.FindStringSubmatch(line); m != nil {
+		done, _ := strconv.ParseInt(m[1], 10, 64)
+		total, _ := strconv.ParseInt(m[2], 10, 64)
+		pct, _ := strconv.Atoi(m[3])
+		if w.report != nil {
+			w.report(Progress{DoneKB: done, TotalKB: total, Percent: pct})
+		}
+		return
+	}
+	w.msgs = append(w.msgs, line)
+	if len(w.msgs) > 40 {
+		w.msgs = w.msgs[len(w.msgs)-40:]
+	}
+}
+
+func (w *progressWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.endLine()
+}
+
+// messages are the last lines pg_basebackup wrote that are not progress.
+func (w *progressWriter) messages() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.msgs, "\n")
+}

@@ -1,0 +1,219 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/state"
+)
+
+// Backup is the previous version of a file that apply replaced, kept beside
+// it.
+type Backup struct {
+	Node string // spec node name
+	Path string // the file
+	// Copy is <file>.pgrepl-<timestamp>, a copy of the previous version
+	// with its owner, mode and times; "" when there was no previous file.
+	Copy string
+}
+
+// ChangedError refuses to write a file that is no longer what the plan saw.
+type ChangedError struct {
+	Node, Path string
+	Want, Got  string // sha256; "" = no file
+}
+
+func (e *ChangedError) Error() string {
+	switch {
+	case e.Want == "" && e.Got != "":
+		return fmt.Sprintf("%s: file %s was created since the plan; nothing written", e.Node, e.Path)
+	case e.Want != "" && e.Got == "":
+		return fmt.Sprintf("%s: file %s was removed since the plan; nothing written", e.Node, e.Path)
+	}
+	return fmt.Sprintf("%s: file %s changed since the plan (sha256 %s, the plan saw %s); nothing written", e.Node, e.Path, short(e.Got), short(e.Want))
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// EditFile replaces the file at path on n's host with content, provided it
+// still has the sha256 wantSHA ("" = the plan saw no file there). The
+// previous version is copied first to <path>.pgrepl-<stamp> (owner, mode and
+// times kept; a name already taken gets a suffix -1, -2, …); the new one is
+// written atomically, keeping the file's owner and mode (a new file gets
+// mode).
+func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte, mode fs.FileMode, stamp string) (Backup, error) {
+	b := Backup{Node: n.Name(), Path: path}
+	old, err := n.Transport.ReadFile(ctx, path)
+	exists := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return b, fmt.Errorf("%s: re-read %s before writing it: %w", n.Name(), path, err)
+	}
+	got := ""
+	if exists {
+		got = state.Hash(old)
+	}
+	if got != wantSHA {
+		return b, &ChangedError{Node: n.Name(), Path: path, Want: wantSHA, Got: got}
+	}
+	if exists {
+		if b.Copy, err = backupFile(ctx, n, path, stamp); err != nil {
+			return b, err
+		}
+	}
+	if mode == 0 {
+		mode = 0o600
+	}
+	if err := n.Transport.WriteFileAtomic(ctx, path, content, host.WriteOptions{Mode: mode}); err != nil {
+		return b, fmt.Errorf("%s: %w", n.Name(), err)
+	}
+	return b, nil
+}
+
+// backupScript copies "$1" to "$2" keeping mode, owner (as far as the user
+// may) and times, and refuses to replace an existing "$2".
+const backupScript = `if [ -e "$2" ] || [ -L "$2" ]; then echo "$2: File exists" >&2; exit 3; fi
+exec cp -p -- "$1" "$2"
+`
+
+// backupFile copies path to a free <path>.pgrepl-<stamp>[-N] and returns it.
+func backupFile(ctx context.Context, n *Node, path, stamp string) (string, error) {
+	for i := 0; i < 100; i++ {
+		dst := path + ".pgrepl-" + stamp
+		if i > 0 {
+			dst += "-" + strconv.Itoa(i)
+		}
+		res, err := n.Transport.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", backupScript, "pgrepl-backup", path, dst}, As: n.Spec.OSUser})
+		if err != nil {
+			return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, err)
+		}
+		switch res.ExitCode {
+		case 0:
+			return dst, nil
+		case 3:
+			continue
+		}
+		return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, res.Err())
+	}
+	return "", fmt.Errorf("%s: keep the previous %s: 100 backups named %s.pgrepl-%s* exist already", n.Name(), path, path, stamp)
+}
+
+// Restore puts the previous version of b's file back (atomically, keeping
+// the current file's owner and mode). A file that did not exist before is
+// moved aside to <path>.pgrepl-<stamp>-undone rather than removed.
+func (b Backup) Restore(ctx context.Context, n *Node, stamp string) error {
+	if b.Copy == "" {
+		if err := n.Transport.Rename(ctx, b.Path, b.Path+".pgrepl-"+stamp+"-undone"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: undo the new %s: %w", n.Name(), b.Path, err)
+		}
+		return nil
+	}
+	old, err := n.Transport.ReadFile(ctx, b.Copy)
+	if err != nil {
+		return fmt.Errorf("%s: put back %s: %w", n.Name(), b.Path, err)
+	}
+	if err := n.Transport.WriteFileAtomic(ctx, b.Path, old, host.WriteOptions{}); err != nil {
+		return fmt.Errorf("%s: put back %s from %s: %w", n.Name(), b.Path, b.Copy, err)
+	}
+	return nil
+}
+
+// PassfileEntry is one line of a libpq password file.
+type PassfileEntry struct {
+	Host, Port, Database, User string
+	Password                   string
+}
+
+// line formats e as libpq reads it: fields separated by ':', with ':' and
+// '\' escaped by '\'.
+func (e PassfileEntry) line() string {
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	return strings.Join([]string{esc.Replace(e.Host), esc.Replace(e.Port), esc.Replace(e.Database), esc.Replace(e.User), esc.Replace(e.Password)}, ":")
+}
+
+// passfileKey is the first four fields of a passfile line, unescaped, or
+// ok false for comments and lines with fewer fields.
+func passfileKey(line string) (key [4]string, ok bool) {
+	if strings.HasPrefix(line, "#") {
+		return key, false
+	}
+	var fields []string
+	var cur strings.Builder
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case c == '\\' && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case c == ':' && len(fields) < 4:
+			fields = append(fields, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if len(fields) < 4 {
+		return key, false
+	}
+	copy(key[:], fields)
+	return key, true
+}
+
+// WritePassfile makes the passfile at path on n's host hold e: lines for
+// the same host, port, database and user are replaced by e, and e comes
+// first, since libpq uses the first line that matches; other lines are
+// kept. The file is written atomically with mode 0600 whatever it had, as
+// the node's OS user. Its content never appears in an error.
+func WritePassfile(ctx context.Context, n *Node, path string, e PassfileEntry) error {
+	old, err := n.Transport.ReadFile(ctx, path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: read passfile %s: %w", n.Name(), path, err)
+	}
+	want := [4]string{e.Host, e.Port, e.Database, e.User}
+	var b strings.Builder
+	b.WriteString(e.line())
+	b.WriteByte('\n')
+	for _, line := range strings.SplitAfter(string(old), "\n") {
+		if line == "" {
+			continue
+		}
+		if k, ok := passfileKey(strings.TrimRight(line, "\r\n")); ok && k == want {
+			continue
+		}
+		b.WriteString(line)
+		if !strings.HasSuffix(line, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	if err := n.Transport.WriteFileAtomic(ctx, path, []byte(b.String()), host.WriteOptions{Mode: 0o600, EnforceMode: true}); err != nil {
+		return fmt.Errorf("%s: write passfile %s: %w", n.Name(), path, redactErr(err, e.Password))
+	}
+	fi, err := n.Transport.Stat(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: passfile %s: %w", n.Name(), path, err)
+	}
+	if fi.Mode.Perm() != 0o600 {
+		return fmt.Errorf("%s: passfile %s has mode %04o, not 0600", n.Name(), path, fi.Mode.Perm())
+	}
+	if n.Spec.OSUser != "" && fi.Owner != n.Spec.OSUser {
+		return fmt.Errorf("%s: passfile %s belongs to %s, not to %s, who must read it; change its owner", n.Name(), path, fi.Owner, n.Spec.OSUser)
+	}
+	return nil
+}
+
+// redactErr keeps a secret out of an error message, should a command ever
+// echo it.
+func redactErr(err error, secret string) error {
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "(sensitive value)"))
+}
