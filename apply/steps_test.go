@@ -126,7 +126,9 @@ func TestServerSteps(t *testing.T) {
 		// Neither password nor verifier is in the server log, even with
 		// every statement logged.
 		srv.AppendConf(t, "log_statement = 'all'")
-		if err := withConn(ctx, n, func(c *pgx.Conn) error { return Reload(ctx, c, "pg1", map[string]string{"log_statement": "all"}, 5*time.Second) }); err != nil {
+		if err := withConn(ctx, n, func(c *pgx.Conn) error {
+			return Reload(ctx, c, "pg1", map[string]string{"log_statement": "all"}, 5*time.Second)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		err = withConn(ctx, n, func(c *pgx.Conn) error {
@@ -268,4 +270,3 @@ func TestControlCommands(t *testing.T) {
 		t.Error("systemd without a unit accepted")
 	}
 }
-
