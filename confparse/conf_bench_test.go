@@ -35,7 +35,7 @@ func confBig(size int) []byte {
 	return b.Bytes()
 }
 
-func benchParse(b *testing.B, src []byte) {
+func confBenchParse(b *testing.B, src []byte) {
 	lines := bytes.Count(src, []byte{'\n'})
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
@@ -52,20 +52,20 @@ func benchParse(b *testing.B, src []byte) {
 
 // BenchmarkParseConfSample parses PostgreSQL 15's postgresql.conf.sample.
 func BenchmarkParseConfSample(b *testing.B) {
-	src, err := os.ReadFile(filepath.Join(corpusDir, "postgresql.conf", "pg15-sample.conf"))
+	src, err := os.ReadFile(filepath.Join(confCorpusDir, "postgresql.conf", "pg15-sample.conf"))
 	if err != nil {
 		b.Skipf("corpus: %v", err)
 	}
-	benchParse(b, src)
+	confBenchParse(b, src)
 }
 
 // BenchmarkParseConf1MB parses a generated 1 MB file.
-func BenchmarkParseConf1MB(b *testing.B) { benchParse(b, confBig(1<<20)) }
+func BenchmarkParseConf1MB(b *testing.B) { confBenchParse(b, confBig(1<<20)) }
 
 // BenchmarkLoadConfSample loads the sample and builds its entries.
 func BenchmarkLoadConf1MB(b *testing.B) {
 	src := confBig(1 << 20)
-	r := memReader{"/bench/postgresql.conf": string(src)}
+	r := confMemReader{"/bench/postgresql.conf": string(src)}
 	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	for b.Loop() {

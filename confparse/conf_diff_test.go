@@ -11,13 +11,13 @@ import (
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 )
 
-const corpusDir = "/work/shared/corpus"
+const confCorpusDir = "/work/shared/corpus"
 
 // corpusPath finds the shared corpus: $PGREPL_CORPUS, or the directory
 // beside the repository, or its absolute home.
-func corpusPath(t *testing.T) string {
+func confCorpusPath(t *testing.T) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("PGREPL_CORPUS"), "../../shared/corpus", "../../../shared/corpus", corpusDir} {
+	for _, d := range []string{os.Getenv("PGREPL_CORPUS"), "../../shared/corpus", "../../../shared/corpus", confCorpusDir} {
 		if d == "" {
 			continue
 		}
@@ -25,7 +25,7 @@ func corpusPath(t *testing.T) string {
 			return d
 		}
 	}
-	t.Fatalf("the config corpus is missing (set PGREPL_CORPUS); looked beside the repository and in %s", corpusDir)
+	t.Fatalf("the config corpus is missing (set PGREPL_CORPUS); looked beside the repository and in %s", confCorpusDir)
 	return ""
 }
 
@@ -123,15 +123,15 @@ func confTreeCases() []confCase {
 		{name: "syntax error on first line without newline", files: map[string]string{"postgresql.conf": "work_mem"}},
 		{name: "two syntax errors", files: map[string]string{"postgresql.conf": "work_mem = 1MB\nfoo = bar baz\nmaintenance_work_mem = 2MB\n= 1\n"}},
 		{name: "auto.conf last", files: map[string]string{"postgresql.conf": "work_mem = 1MB\nmaintenance_work_mem = 2MB\n"},
-			auto: ptr(header + "work_mem = '3MB'\n")},
+			auto: confPtr(header + "work_mem = '3MB'\n")},
 		{name: "auto.conf includes", files: map[string]string{"postgresql.conf": "work_mem = 1MB\n", "a.conf": "x.a = 1\n"},
-			auto: ptr(header + "include '$CONF/a.conf'\nwork_mem = '3MB'\n")},
+			auto: confPtr(header + "include '$CONF/a.conf'\nwork_mem = '3MB'\n")},
 		{name: "auto.conf syntax error", files: map[string]string{"postgresql.conf": "work_mem = 1MB\n"},
-			auto: ptr(header + "work_mem = '3MB'\nbad line here\n")},
+			auto: confPtr(header + "work_mem = '3MB'\nbad line here\n")},
 		{name: "auto.conf not read after an error", files: map[string]string{"postgresql.conf": "work_mem = 1MB\nbad line here\n"},
-			auto: ptr(header + "maintenance_work_mem = '3MB'\n")},
+			auto: confPtr(header + "maintenance_work_mem = '3MB'\n")},
 		{name: "auto.conf hand edited", files: map[string]string{"postgresql.conf": "work_mem = 1MB\n"},
-			auto: ptr("work_mem=2MB # comment\r\nWork_Mem '5MB'")},
+			auto: confPtr("work_mem=2MB # comment\r\nWork_Mem '5MB'")},
 		{name: "unknown name", files: map[string]string{"postgresql.conf": "work_mem = 1MB\nno_such_setting = 1\nwork_mem = 2MB\n"}},
 		{name: "value the server refuses", files: map[string]string{"postgresql.conf": "work_mem = 1MB\nwork_mem = lots\nmaintenance_work_mem = 2MB\n"}},
 		{name: "postmaster settings", files: map[string]string{"postgresql.conf": "shared_buffers = 1GB\nmax_connections = 7\nwork_mem = 1MB\n"}},
@@ -140,8 +140,8 @@ func confTreeCases() []confCase {
 
 // corpusCases are the shared corpus's files in postgresql.conf syntax, each
 // as the top config file, with the files beside it.
-func corpusCases(t *testing.T) []confCase {
-	root := corpusPath(t)
+func confCorpusCases(t *testing.T) []confCase {
+	root := confCorpusPath(t)
 	var cases []confCase
 	top := filepath.Join(root, "postgresql.conf")
 	ents, err := os.ReadDir(top)
@@ -159,7 +159,7 @@ func corpusCases(t *testing.T) []confCase {
 		cases = append(cases, confCase{name: "corpus " + e.Name(), files: map[string]string{"postgresql.conf": string(b)}})
 	}
 	// The dalibo tree: every file of it as the top file, the others beside.
-	dalibo := copyTree(t, filepath.Join(top, "dalibo-pgtoolkit"))
+	dalibo := confCopyTree(t, filepath.Join(top, "dalibo-pgtoolkit"))
 	for _, n := range []string{"postgres.conf", "postgres-my.conf", "postgres-my-my.conf", "postgres-mymymy.conf", "conf.d/listen.conf", "conf.d/with-include.conf", "conf.d/.hidden.conf"} {
 		files := map[string]string{}
 		for k, v := range dalibo {
@@ -192,10 +192,10 @@ func corpusCases(t *testing.T) []confCase {
 	}
 	// The trees the CLI's golden tests use.
 	for _, n := range []string{"main", "broken"} {
-		files := copyTree(t, filepath.Join("..", "testdata", "conf", "settings", n))
+		files := confCopyTree(t, filepath.Join("..", "testdata", "conf", "settings", n))
 		c := confCase{name: "testdata " + n, files: files}
 		if a, ok := files[AutoConfName]; ok {
-			c.auto = ptr(a)
+			c.auto = confPtr(a)
 			delete(files, AutoConfName)
 		}
 		cases = append(cases, c)
@@ -208,13 +208,13 @@ func corpusCases(t *testing.T) []confCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases = append(cases, confCase{name: "corpus initdb", files: map[string]string{"postgresql.conf": string(conf)}, auto: ptr(string(auto))})
+	cases = append(cases, confCase{name: "corpus initdb", files: map[string]string{"postgresql.conf": string(conf)}, auto: confPtr(string(auto))})
 	return cases
 }
 
 // lineCases makes a one-file case of each line of confParseCases, in three
 // spellings: with "\n", with "\r\n", and without a final newline.
-func lineCases() []confCase {
+func confLineCases() []confCase {
 	var cases []confCase
 	for i, tc := range confParseCases {
 		for _, eol := range []string{"\n", "\r\n", ""} {
@@ -244,7 +244,7 @@ func TestConfPostgres(t *testing.T) {
 // for every case: the corpus, include trees, and each line of the parser's
 // table.
 func testConfDifferential(t *testing.T, cs *confServer) {
-	cases := append(append(confTreeCases(), corpusCases(t)...), lineCases()...)
+	cases := append(append(confTreeCases(), confCorpusCases(t)...), confLineCases()...)
 	rejected := 0
 	for _, c := range cases {
 		if _, err := cs.runConfCase(t, c); err != nil {
@@ -263,7 +263,7 @@ func testConfDifferential(t *testing.T, cs *confServer) {
 // config and exits).
 func testConfErrorMessages(t *testing.T, cs *confServer) {
 	checked := 0
-	for _, c := range append(confTreeCases(), corpusCases(t)...) {
+	for _, c := range append(confTreeCases(), confCorpusCases(t)...) {
 		cs.setup(t, c)
 		_, err := Load(OSReader{}, cs.confFile, cs.srv.DataDir)
 		var le *LoadError
@@ -273,7 +273,7 @@ func testConfErrorMessages(t *testing.T, cs *confServer) {
 		if !errors.As(err, &le) {
 			t.Fatalf("case %s: %T %v", c.name, err, err)
 		}
-		out, perr := pgtestRunPostgresC(cs)
+		out, perr := confPostgresC(cs)
 		if perr == nil {
 			t.Errorf("case %s: postgres -C accepted the files we reject: %v\n%s", c.name, err, out)
 			continue

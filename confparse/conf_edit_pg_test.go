@@ -28,20 +28,20 @@ func testConfAlterSystem(t *testing.T, cs *confServer) {
 		name  string
 		value *string // nil: RESET
 	}{
-		{"work_mem", ptr("64MB")},
-		{"Application_Name", ptr(`it's \ ok`)},
-		{"statement_timeout", ptr("0")},
+		{"work_mem", confPtr("64MB")},
+		{"Application_Name", confPtr(`it's \ ok`)},
+		{"statement_timeout", confPtr("0")},
 		{"work_mem", nil},
 		{"lock_timeout", nil},
 		// Not a list setting such as search_path: ALTER SYSTEM SET quotes
 		// each element of those as an identifier, 'a, b' becoming "a, b".
-		{"log_line_prefix", ptr(`%m [%p] "q" 'a' \x `)},
+		{"log_line_prefix", confPtr(`%m [%p] "q" 'a' \x `)},
 	}
 	ctx := context.Background()
 	n := 0
 	for _, in := range inputs {
 		for _, op := range ops {
-			cs.setup(t, confCase{name: "alter system", auto: ptr(in)})
+			cs.setup(t, confCase{name: "alter system", auto: confPtr(in)})
 			sql := fmt.Sprintf("ALTER SYSTEM RESET %s", pgx.Identifier{op.name}.Sanitize())
 			if op.value != nil {
 				sql = fmt.Sprintf("ALTER SYSTEM SET %s = '%s'", pgx.Identifier{op.name}.Sanitize(), strings.ReplaceAll(*op.value, "'", "''"))
@@ -75,7 +75,7 @@ func testConfAlterSystem(t *testing.T, cs *confServer) {
 			if !bytes.Equal(f.Bytes(), want) {
 				t.Errorf("%s on %q:\n got %q\nwant %q (ALTER SYSTEM)", sql, in, f.Bytes(), want)
 			}
-			if err := checkLocality([]byte(in), f.Bytes(), ed); err != nil {
+			if err := confCheckLocality([]byte(in), f.Bytes(), ed); err != nil {
 				t.Errorf("%s on %q: %v", sql, in, err)
 			}
 			n++
@@ -87,7 +87,7 @@ func testConfAlterSystem(t *testing.T, cs *confServer) {
 // testConfSetWinning edits configurations with SetWinning, writes the files
 // back, and asks PostgreSQL which line now wins.
 func testConfSetWinning(t *testing.T, cs *confServer) {
-	sample, err := os.ReadFile(filepath.Join(corpusPath(t), "postgresql.conf", "pg15-sample.conf"))
+	sample, err := os.ReadFile(filepath.Join(confCorpusPath(t), "postgresql.conf", "pg15-sample.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +103,9 @@ func testConfSetWinning(t *testing.T, cs *confServer) {
 			"conf.d/a.conf":   "work_mem = 2MB  # from conf.d\r\n", "conf.d/b.conf": "statement_timeout = 0\n",
 		}}, "work_mem", "64MB", "conf.d/a.conf", EditReplace},
 		{confCase{name: "winner in auto.conf", files: map[string]string{"postgresql.conf": "work_mem = 1MB\n"},
-			auto: ptr(header + "work_mem = '3MB'\nstatement_timeout = '1s'\n")}, "work_mem", "64MB", "auto", EditRewrite},
+			auto: confPtr(header + "work_mem = '3MB'\nstatement_timeout = '1s'\n")}, "work_mem", "64MB", "auto", EditRewrite},
 		{confCase{name: "auto.conf elsewhere", files: map[string]string{"postgresql.conf": "work_mem = 1MB\n"},
-			auto: ptr(header + "statement_timeout = '1s'\n")}, "work_mem", "64MB", "postgresql.conf", EditReplace},
+			auto: confPtr(header + "statement_timeout = '1s'\n")}, "work_mem", "64MB", "postgresql.conf", EditReplace},
 		{confCase{name: "sample line", files: map[string]string{"postgresql.conf": string(sample)}},
 			"work_mem", "64MB", "postgresql.conf", EditUncomment},
 		{confCase{name: "sample line quoted", files: map[string]string{"postgresql.conf": string(sample)}},
@@ -155,12 +155,12 @@ func testConfSetWinning(t *testing.T, cs *confServer) {
 				}
 			}
 		}
-		if err := checkLocality(before[ed.Path], cfg.File(ed.Path).Bytes(), ed); err != nil {
+		if err := confCheckLocality(before[ed.Path], cfg.File(ed.Path).Bytes(), ed); err != nil {
 			t.Errorf("%s: %v", tc.c.name, err)
 		}
 		// PostgreSQL's verdict: the last row for the name is the edit.
 		want, _ := UnquoteValue(tc.token)
-		var last *viewRow
+		var last *confViewRow
 		rows := cs.view(t)
 		for i := range rows {
 			if rows[i].name != nil && nameEqual(*rows[i].name, tc.name) {
@@ -176,7 +176,7 @@ func testConfSetWinning(t *testing.T, cs *confServer) {
 	}
 }
 
-// testConfPlaceholderQuirk pins a PostgreSQL behaviour compareView relies
+// testConfPlaceholderQuirk pins a PostgreSQL behaviour confCompareView relies
 // on: in a backend without a placeholder for a custom name, pg_file_settings
 // marks every duplicate of it applied; after the backend has made one (the
 // view itself does), the earlier duplicates are not.

@@ -194,19 +194,19 @@ func (f *File) IsAutoConf() bool { return path.Base(f.path) == AutoConfName }
 type Directive uint8
 
 const (
-	NotDirective    Directive = iota // an ordinary setting
-	Include                          // include 'file': must exist
-	IncludeIfExists                  // include_if_exists 'file': skipped when missing
-	IncludeDir                       // include_dir 'dir': its *.conf files in name order
+	DirectiveNone            Directive = iota // an ordinary setting
+	DirectiveInclude                          // include 'file': must exist
+	DirectiveIncludeIfExists                  // include_if_exists 'file': skipped when missing
+	DirectiveIncludeDir                       // include_dir 'dir': its *.conf files in name order
 )
 
 func (d Directive) String() string {
 	switch d {
-	case Include:
+	case DirectiveInclude:
 		return "include"
-	case IncludeIfExists:
+	case DirectiveIncludeIfExists:
 		return "include_if_exists"
-	case IncludeDir:
+	case DirectiveIncludeDir:
 		return "include_dir"
 	}
 	return ""
@@ -217,13 +217,13 @@ func (d Directive) String() string {
 func directiveOf(name string) Directive {
 	switch {
 	case nameEqual(name, "include"):
-		return Include
+		return DirectiveInclude
 	case nameEqual(name, "include_if_exists"):
-		return IncludeIfExists
+		return DirectiveIncludeIfExists
 	case nameEqual(name, "include_dir"):
-		return IncludeDir
+		return DirectiveIncludeDir
 	}
-	return NotDirective
+	return DirectiveNone
 }
 
 // nameEqual compares setting names as guc_name_compare does: ASCII letters
@@ -253,7 +253,7 @@ type Setting struct {
 	Name      string    // as written; PostgreSQL keeps its case
 	Raw       string    // the value token as written, quotes included
 	Value     string    // the value as PostgreSQL stores it (unquoted, unescaped)
-	Directive Directive // include, include_if_exists or include_dir; else NotDirective
+	Directive Directive // include, include_if_exists or include_dir; else DirectiveNone
 }
 
 // Settings returns the file's records in order, include directives among

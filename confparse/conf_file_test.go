@@ -164,7 +164,7 @@ func TestParseConfLineNumbers(t *testing.T) {
 		for _, s := range f.Settings() {
 			got = append(got, s.Line)
 		}
-		if len(got) != len(tc.lines) || len(got) > 0 && !equalInts(got, tc.lines) {
+		if len(got) != len(tc.lines) || len(got) > 0 && !confEqualInts(got, tc.lines) {
 			t.Errorf("%q: setting lines %v, want %v", tc.src, got, tc.lines)
 		}
 		if tc.physical == 0 {
@@ -184,7 +184,7 @@ func TestParseConfLineNumbers(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
+func confEqualInts(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -15,7 +15,7 @@ func confFuzzSeeds(f *testing.F, add func(src []byte)) {
 		add([]byte(tc.src))
 	}
 	for _, dir := range []string{"postgresql.conf", "postgresql.conf/dalibo-pgtoolkit", "debian-pg15", "initdb-pg15"} {
-		paths, _ := filepath.Glob(filepath.Join(corpusDir, dir, "*"))
+		paths, _ := filepath.Glob(filepath.Join(confCorpusDir, dir, "*"))
 		for _, p := range paths {
 			if b, err := os.ReadFile(p); err == nil {
 				add(b)
@@ -80,14 +80,14 @@ func FuzzConfEdit(f *testing.F) {
 			}
 			return
 		}
-		if err := checkLocality(src, cf.Bytes(), ed); err != nil {
+		if err := confCheckLocality(src, cf.Bytes(), ed); err != nil {
 			t.Fatalf("%+v on %q: %v", ed, src, err)
 		}
 		re, err := ParseConf(path, cf.Bytes())
 		if err != nil {
 			t.Fatalf("%+v: the result %q does not parse: %v", ed, cf.Bytes(), err)
 		}
-		got, ok := lastValue(re, name)
+		got, ok := confLastValue(re, name)
 		if remove {
 			if ok {
 				t.Fatalf("%+v: %s still set to %q in %q", ed, name, got, cf.Bytes())

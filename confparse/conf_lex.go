@@ -74,7 +74,7 @@ var confClass = func() (t [256]uint8) {
 }()
 
 // run returns the end of the run of bytes of class cl in s starting at i.
-func run(s []byte, i int, cl uint8) int {
+func confRun(s []byte, i int, cl uint8) int {
 	for i < len(s) && confClass[s[i]]&cl != 0 {
 		i++
 	}
@@ -97,11 +97,11 @@ func confScan(line []byte, p int) (k confTok, start, end int) {
 	case c == '#':
 		return tokEOL, p, len(line)
 	case confClass[c]&clLetter != 0:
-		idEnd := run(line, p+1, clLetter|clDigit)
-		uqEnd := run(line, p+1, clUnquoted)
+		idEnd := confRun(line, p+1, clLetter|clDigit)
+		uqEnd := confRun(line, p+1, clUnquoted)
 		qidEnd := -1
 		if idEnd+1 < len(line) && line[idEnd] == '.' && confClass[line[idEnd+1]]&clLetter != 0 {
-			qidEnd = run(line, idEnd+2, clLetter|clDigit)
+			qidEnd = confRun(line, idEnd+2, clLetter|clDigit)
 		}
 		// Longest match; on a tie, ID before QUALIFIED_ID before
 		// UNQUOTED_STRING (the order of the rules).
@@ -176,9 +176,9 @@ func scanInteger(line []byte, p int) int {
 	if s >= len(line) || confClass[line[s]]&clDigit == 0 {
 		return -1
 	}
-	end := run(line, run(line, s, clDigit), clUnit)
+	end := confRun(line, confRun(line, s, clDigit), clUnit)
 	if line[s] == '0' && s+2 < len(line) && line[s+1] == 'x' && confClass[line[s+2]]&clHex != 0 {
-		if hexEnd := run(line, run(line, s+2, clHex), clUnit); hexEnd > end {
+		if hexEnd := confRun(line, confRun(line, s+2, clHex), clUnit); hexEnd > end {
 			end = hexEnd
 		}
 	}
@@ -191,18 +191,18 @@ func scanReal(line []byte, p int) int {
 	if s < len(line) && (line[s] == '+' || line[s] == '-') {
 		s++
 	}
-	s = run(line, s, clDigit)
+	s = confRun(line, s, clDigit)
 	if s >= len(line) || line[s] != '.' {
 		return -1
 	}
-	s = run(line, s+1, clDigit)
+	s = confRun(line, s+1, clDigit)
 	// An exponent counts only when complete: 1.5e is REAL 1.5, then ID e.
 	if s < len(line) && (line[s] == 'e' || line[s] == 'E') {
 		e := s + 1
 		if e < len(line) && (line[e] == '+' || line[e] == '-') {
 			e++
 		}
-		if de := run(line, e, clDigit); de > e {
+		if de := confRun(line, e, clDigit); de > e {
 			s = de
 		}
 	}

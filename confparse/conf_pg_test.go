@@ -119,8 +119,8 @@ func (cs *confServer) setup(t *testing.T, c confCase) {
 	}
 }
 
-// viewRow is a row of pg_file_settings.
-type viewRow struct {
+// confViewRow is a row of pg_file_settings.
+type confViewRow struct {
 	sourcefile *string
 	sourceline *int32
 	seqno      int32
@@ -130,7 +130,7 @@ type viewRow struct {
 	errText    *string
 }
 
-func (r viewRow) String() string {
+func (r confViewRow) String() string {
 	s := func(p *string) string {
 		if p == nil {
 			return "NULL"
@@ -147,7 +147,7 @@ func (r viewRow) String() string {
 // view queries pg_file_settings on a new connection: a backend creates a
 // placeholder for each unknown custom name it sees, which changes how a
 // later query in the same session marks duplicates of that name.
-func (cs *confServer) view(t *testing.T) []viewRow {
+func (cs *confServer) view(t *testing.T) []confViewRow {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -160,9 +160,9 @@ func (cs *confServer) view(t *testing.T) []viewRow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []viewRow
+	var out []confViewRow
 	for rows.Next() {
-		var r viewRow
+		var r confViewRow
 		if err := rows.Scan(&r.sourcefile, &r.sourceline, &r.seqno, &r.name, &r.setting, &r.applied, &r.errText); err != nil {
 			t.Fatal(err)
 		}
@@ -177,11 +177,11 @@ func (cs *confServer) view(t *testing.T) []viewRow {
 // Errors in pg_file_settings that only the server can find: confparse
 // knows no setting names or value types.
 const (
-	viewErrUnknown    = "unrecognized configuration parameter"
-	viewErrNotApplied = "setting could not be applied"
+	confViewErrUnknown    = "unrecognized configuration parameter"
+	confViewErrNotApplied = "setting could not be applied"
 )
 
-// compareView compares what Load made of the case with the view, row by
+// confCompareView compares what Load made of the case with the view, row by
 // row, and returns a description of each difference.
 //
 // Where the server judges names and values, it knows more than a parser:
@@ -189,15 +189,15 @@ const (
 // take, and it finds duplicates of a custom name (a.b) only when a
 // placeholder for that name exists, which a fresh backend does not have. On
 // those rows and columns the comparison is limited to what the files say.
-func compareView(got []Entry, view []viewRow) []string {
+func confCompareView(got []Entry, view []confViewRow) []string {
 	var diffs []string
 	// A syntax or file error makes PostgreSQL apply nothing, and so does
 	// an unknown name; a value it cannot take fails only its own row.
 	rejected, unknownName := false, false
 	for _, r := range view {
 		switch {
-		case r.errText == nil || *r.errText == viewErrNotApplied:
-		case *r.errText == viewErrUnknown:
+		case r.errText == nil || *r.errText == confViewErrNotApplied:
+		case *r.errText == confViewErrUnknown:
 			unknownName = true
 		default:
 			rejected = true
@@ -223,7 +223,7 @@ func compareView(got []Entry, view []viewRow) []string {
 		if v.sourceline != nil {
 			line = int(*v.sourceline)
 		}
-		semantic := v.errText != nil && (*v.errText == viewErrUnknown || *v.errText == viewErrNotApplied)
+		semantic := v.errText != nil && (*v.errText == confViewErrUnknown || *v.errText == confViewErrNotApplied)
 		ok := g.SourceFile == str(v.sourcefile) && g.SourceLine == line && g.SeqNo == int(v.seqno) &&
 			g.Name == str(v.name) && g.Setting == str(v.setting) && (v.name != nil || g.Name == "")
 		if semantic {
@@ -259,12 +259,12 @@ func (cs *confServer) runConfCase(t *testing.T, c confCase) (*Config, error) {
 	if cfg == nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if diffs := compareView(cfg.Entries(), view); len(diffs) > 0 {
+	if diffs := confCompareView(cfg.Entries(), view); len(diffs) > 0 {
 		t.Errorf("case %s: pg_file_settings differs:\n%s\nfiles: %v", c.name, strings.Join(diffs, "\n"), c.files)
 	}
 	viewRejects := false
 	for _, r := range view {
-		if r.errText != nil && *r.errText != viewErrUnknown && *r.errText != viewErrNotApplied {
+		if r.errText != nil && *r.errText != confViewErrUnknown && *r.errText != confViewErrNotApplied {
 			viewRejects = true
 		}
 	}
@@ -274,11 +274,11 @@ func (cs *confServer) runConfCase(t *testing.T, c confCase) (*Config, error) {
 	return cfg, err
 }
 
-func ptr(s string) *string { return &s }
+func confPtr(s string) *string { return &s }
 
 // copyTree returns the files under dir as a confCase file map (directories
 // included, as names ending in "/").
-func copyTree(t *testing.T, dir string) map[string]string {
+func confCopyTree(t *testing.T, dir string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -305,7 +305,7 @@ func copyTree(t *testing.T, dir string) map[string]string {
 
 // pgtestRunPostgresC runs "postgres -C work_mem" on the case's files, which
 // reads the whole configuration as the server would at startup.
-func pgtestRunPostgresC(cs *confServer) (string, error) {
+func confPostgresC(cs *confServer) (string, error) {
 	return pgtest.RunErr(filepath.Join(pgtest.BinDir(), "postgres"), "-C", "work_mem",
 		"--config-file="+cs.confFile, "-D", cs.srv.DataDir)
 }

@@ -12,7 +12,7 @@ type EditAction string
 
 // The edit actions.
 const (
-	EditNone      EditAction = "none"      // nothing to change
+	EditNone      EditAction = "none"      // nothing to change: the line already says so, or there is nothing to remove
 	EditReplace   EditAction = "replace"   // the value on an existing line was replaced
 	EditUncomment EditAction = "uncomment" // a commented-out sample line became the setting
 	EditAppend    EditAction = "append"    // a line was added at the end
@@ -46,7 +46,7 @@ func checkName(name string) error {
 	if !ok || !isNameTok(k) {
 		return fmt.Errorf("%q is not a valid configuration parameter name", name)
 	}
-	if d := directiveOf(name); d != NotDirective {
+	if d := directiveOf(name); d != DirectiveNone {
 		return fmt.Errorf("%s is a directive, not a setting; it cannot be edited as one", d)
 	}
 	return nil
@@ -114,6 +114,9 @@ func (f *File) setLine(i int, name, value string) Edit {
 	vs, ve := int(l.valStart-l.start), int(l.valEnd-l.start)
 	prefix := append(sepValue(append([]byte(nil), text[:vs]...)), value...)
 	newText := joinComment(text, prefix, ve)
+	if bytes.Equal(newText, text) {
+		return Edit{Path: f.path, Name: name, Action: EditNone, Line: i + 1}
+	}
 	f.replaceLine(i, newText)
 	return Edit{Path: f.path, Name: name, Action: EditReplace, Line: i + 1, Changed: []int{i + 1}}
 }
@@ -175,7 +178,7 @@ func joinComment(text, prefix []byte, ve int) []byte {
 		return append(prefix, text[ve:]...)
 	}
 	gap := text[ve:s]
-	return append(append(prefix, alignGap(gap, column(text[:s]), column(prefix))...), text[s:]...)
+	return append(append(prefix, alignGap(gap, confColumn(text[:s]), confColumn(prefix))...), text[s:]...)
 }
 
 // alignGap returns the blanks to put between a value ending at column cur
@@ -192,17 +195,14 @@ func alignGap(gap []byte, target, cur int) []byte {
 			col = (col/8 + 1) * 8
 			n++
 		}
-		if n == 0 || col != target {
-			n = max(n, 1)
-		}
-		return bytes.Repeat([]byte{'\t'}, n)
+		return bytes.Repeat([]byte{'\t'}, max(n, 1))
 	}
 	return bytes.Repeat([]byte{' '}, max(target-cur, 1))
 }
 
 // column returns the display column after b: tabs advance to the next
 // multiple of 8, a UTF-8 sequence counts once.
-func column(b []byte) int {
+func confColumn(b []byte) int {
 	col := 0
 	for _, c := range b {
 		switch {
@@ -298,7 +298,7 @@ func (f *File) Remove(name string) (Edit, error) {
 // not survive, as with ALTER SYSTEM. When the result is the file as it was,
 // the edit is EditNone.
 func (f *File) alterSystem(name string, value *string) (Edit, error) {
-	if value != nil && strings.ContainsAny(*value, "\n") {
+	if value != nil && strings.Contains(*value, "\n") {
 		return Edit{}, fmt.Errorf("edit %s: parameter value for ALTER SYSTEM must not contain a newline", f.path)
 	}
 	ed := Edit{Path: f.path, Name: name, Action: EditNone}
@@ -306,7 +306,7 @@ func (f *File) alterSystem(name string, value *string) (Edit, error) {
 	b.WriteString(autoConfHeader)
 	n := 2
 	for _, s := range f.Settings() {
-		if s.Directive != NotDirective {
+		if s.Directive != DirectiveNone {
 			return Edit{}, fmt.Errorf("edit %s: line %d has %s, which ALTER SYSTEM would expand into the file; refusing to rewrite it", f.path, s.Line, s.Directive)
 		}
 		if nameEqual(s.Name, name) {

@@ -18,13 +18,13 @@ func init() {
 	}
 }
 
-func updateGolden() bool {
+func confUpdateGolden() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
 // splitKeep splits b into lines, each with its terminator.
-func splitKeep(b []byte) []string {
+func confSplitKeep(b []byte) []string {
 	var out []string
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
@@ -39,8 +39,8 @@ func splitKeep(b []byte) []string {
 }
 
 // checkLocality reports how an edit touched more than the lines it names.
-func checkLocality(before, after []byte, ed Edit) error {
-	bl, al := splitKeep(before), splitKeep(after)
+func confCheckLocality(before, after []byte, ed Edit) error {
+	bl, al := confSplitKeep(before), confSplitKeep(after)
 	body := func(s string) string { return strings.TrimRight(s, "\r\n") }
 	ending := func(s string) string { return s[len(body(s)):] }
 	switch ed.Action {
@@ -103,7 +103,7 @@ func checkLocality(before, after []byte, ed Edit) error {
 }
 
 // lastValue returns the value of the last line of f setting name.
-func lastValue(f *File, name string) (string, bool) {
+func confLastValue(f *File, name string) (string, bool) {
 	v, ok := "", false
 	for _, s := range f.Settings() {
 		if nameEqual(s.Name, name) {
@@ -117,7 +117,7 @@ func lastValue(f *File, name string) (string, bool) {
 // "input" (the file; its name is "input.auto" for a postgresql.auto.conf),
 // "edits" (one "set NAME TOKEN" or "remove NAME" per line), and the golden
 // "want" (the file after the edits) and "want.edits" (the Edit values).
-func TestEditGolden(t *testing.T) {
+func TestConfEditGolden(t *testing.T) {
 	dirs, err := filepath.Glob("../testdata/conf/edits/*")
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestEditGolden(t *testing.T) {
 					continue
 				}
 				fmt.Fprintf(&log, "%s: %s line %d changed %v removed %v\n", cmd, ed.Action, ed.Line, ed.Changed, ed.Removed)
-				if err := checkLocality(before, f.Bytes(), ed); err != nil {
+				if err := confCheckLocality(before, f.Bytes(), ed); err != nil {
 					t.Errorf("%s: %v", cmd, err)
 				}
 				re, err := ParseConf(path, f.Bytes())
@@ -170,7 +170,7 @@ func TestEditGolden(t *testing.T) {
 					t.Errorf("%s: the result does not parse: %v", cmd, err)
 					continue
 				}
-				v, ok := lastValue(re, name)
+				v, ok := confLastValue(re, name)
 				switch verb {
 				case "set":
 					want, _ := UnquoteValue(token)
@@ -183,17 +183,17 @@ func TestEditGolden(t *testing.T) {
 					}
 				}
 			}
-			golden(t, filepath.Join(dir, "want"), f.Bytes())
-			golden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
+			confGolden(t, filepath.Join(dir, "want"), f.Bytes())
+			confGolden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
 		})
 	}
 }
 
 // golden compares got with the golden file at path, or rewrites it with
 // -update.
-func golden(t *testing.T, path string, got []byte) {
+func confGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if updateGolden() {
+	if confUpdateGolden() {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func golden(t *testing.T, path string, got []byte) {
 	}
 }
 
-func TestSetRejects(t *testing.T) {
+func TestConfSetRejects(t *testing.T) {
 	f, err := ParseConf("/etc/pg/postgresql.conf", []byte("work_mem = 1MB\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestSetRejects(t *testing.T) {
 	}
 }
 
-func TestAlignGap(t *testing.T) {
+func TestConfAlignGap(t *testing.T) {
 	tests := []struct {
 		line, value, want string
 	}{

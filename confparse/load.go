@@ -78,7 +78,7 @@ type Entry struct {
 type FileError struct {
 	File string // the file holding the directive, as pg_file_settings reports it ("" for the top file)
 	Line int    // the directive's line in File
-	// Directive is the include directive at File:Line; NotDirective for
+	// Directive is the include directive at File:Line; DirectiveNone for
 	// the top config file, postgresql.auto.conf, and a file that could be
 	// opened but not read (then File is that file and Line 1).
 	Directive Directive
@@ -88,7 +88,7 @@ type FileError struct {
 }
 
 func (e *FileError) Error() string {
-	if e.Directive == NotDirective || e.File == "" {
+	if e.Directive == DirectiveNone || e.File == "" {
 		return e.Msg
 	}
 	return fmt.Sprintf("%s (%s in file \"%s\" line %d)", e.Msg, e.Directive, e.File, e.Line)
@@ -230,7 +230,7 @@ func (ld *confLoader) failFile(file string, line int, dir Directive, detail stri
 
 // isBlank reports whether s holds only blanks, as PostgreSQL tests an
 // include target with strspn(s, " \t\r\n").
-func isBlank(s string) bool { return strings.Trim(s, " \t\r\n") == "" }
+func confIsBlank(s string) bool { return strings.Trim(s, " \t\r\n") == "" }
 
 // location makes an include target absolute as AbsoluteConfigLocation
 // does: an absolute path is kept as written; a relative one is joined to
@@ -249,18 +249,18 @@ func (c *Config) location(loc, callingFile string) string {
 // and postgresql.auto.conf, whose absence is not an error. It reports
 // whether the file and everything it includes were read without error.
 func (ld *confLoader) parseFile(name string, strict bool, callingFile string, callingLine, depth int) bool {
-	dir := NotDirective
+	dir := DirectiveNone
 	if callingFile != "" {
-		dir = Include
+		dir = DirectiveInclude
 		if !strict {
-			dir = IncludeIfExists
+			dir = DirectiveIncludeIfExists
 		}
 	}
 	return ld.parseFileFrom(name, strict, callingFile, callingLine, depth, dir)
 }
 
 func (ld *confLoader) parseFileFrom(name string, strict bool, callingFile string, callingLine, depth int, dir Directive) bool {
-	if isBlank(name) {
+	if confIsBlank(name) {
 		ld.failFile(callingFile, callingLine, dir, "empty configuration file name", nil,
 			"empty configuration file name: \"%s\"", name)
 		return false
@@ -280,7 +280,7 @@ func (ld *confLoader) parseFileFrom(name string, strict bool, callingFile string
 	if err != nil {
 		if errors.Is(err, syscall.EISDIR) {
 			// fopen() succeeds on a directory; flex then fails to read it.
-			ld.failFile(abs, 1, NotDirective, "input in flex scanner failed", err,
+			ld.failFile(abs, 1, DirectiveNone, "input in flex scanner failed", err,
 				"input in flex scanner failed at file \"%s\" line 1", abs)
 			return false
 		}
@@ -288,7 +288,7 @@ func (ld *confLoader) parseFileFrom(name string, strict bool, callingFile string
 			return true // PostgreSQL logs "skipping missing configuration file"
 		}
 		ld.failFile(callingFile, callingLine, dir, fmt.Sprintf("could not open file \"%s\"", abs), err,
-			"could not open configuration file \"%s\": %s", abs, strerror(err))
+			"could not open configuration file \"%s\": %s", abs, confStrerror(err))
 		return false
 	}
 	return ld.parseFp(f, depth)
@@ -315,11 +315,11 @@ func (ld *confLoader) parseFp(f *File, depth int) bool {
 		name := string(f.lineName(i))
 		value := tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
 		switch directiveOf(name) {
-		case IncludeDir:
+		case DirectiveIncludeDir:
 			ok = ld.parseDir(value, f.path, i+1, depth+1) && ok
-		case IncludeIfExists:
+		case DirectiveIncludeIfExists:
 			ok = ld.parseFile(value, false, f.path, i+1, depth+1) && ok
-		case Include:
+		case DirectiveInclude:
 			ok = ld.parseFile(value, true, f.path, i+1, depth+1) && ok
 		default:
 			ld.entries = append(ld.entries, Entry{SourceFile: f.path, SourceLine: i + 1, Name: name, Setting: value})
@@ -330,16 +330,16 @@ func (ld *confLoader) parseFp(f *File, depth int) bool {
 
 // parseDir follows ParseConfigDirectory.
 func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int) bool {
-	if isBlank(name) {
-		ld.failFile(callingFile, callingLine, IncludeDir, "empty configuration directory name", nil,
+	if confIsBlank(name) {
+		ld.failFile(callingFile, callingLine, DirectiveIncludeDir, "empty configuration directory name", nil,
 			"empty configuration directory name: \"%s\"", name)
 		return false
 	}
 	dir := ld.c.location(name, callingFile)
 	names, err := ld.readDir(dir)
 	if err != nil {
-		ld.failFile(callingFile, callingLine, IncludeDir, fmt.Sprintf("could not open directory \"%s\"", dir), err,
-			"could not open configuration directory \"%s\": %s", dir, strerror(err))
+		ld.failFile(callingFile, callingLine, DirectiveIncludeDir, fmt.Sprintf("could not open directory \"%s\"", dir), err,
+			"could not open configuration directory \"%s\": %s", dir, confStrerror(err))
 		return false
 	}
 	var confs []string
@@ -350,7 +350,7 @@ func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int)
 	}
 	sort.Strings(confs) // strcmp order
 	for _, n := range confs {
-		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, IncludeDir) {
+		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, DirectiveIncludeDir) {
 			return false
 		}
 	}
@@ -407,7 +407,7 @@ func (ld *confLoader) readDir(dir string) ([]string, error) {
 }
 
 // strerror renders an I/O error as PostgreSQL's %m does (C's strerror).
-func strerror(err error) string {
+func confStrerror(err error) string {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):

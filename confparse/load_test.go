@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-// memReader is a Reader over an in-memory tree: file paths to contents, and
+// confMemReader is a Reader over an in-memory tree: file paths to contents, and
 // directories as paths ending in "/" (or implied by the files in them).
-type memReader map[string]string
+type confMemReader map[string]string
 
-func (m memReader) isDir(p string) bool {
+func (m confMemReader) isDir(p string) bool {
 	if _, ok := m[p+"/"]; ok {
 		return true
 	}
@@ -26,7 +26,7 @@ func (m memReader) isDir(p string) bool {
 	return false
 }
 
-func (m memReader) ReadFile(p string) ([]byte, error) {
+func (m confMemReader) ReadFile(p string) ([]byte, error) {
 	if s, ok := m[p]; ok && !strings.HasSuffix(p, "/") {
 		return []byte(s), nil
 	}
@@ -36,7 +36,7 @@ func (m memReader) ReadFile(p string) ([]byte, error) {
 	return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 }
 
-func (m memReader) ReadDir(p string) ([]string, error) {
+func (m confMemReader) ReadDir(p string) ([]string, error) {
 	if !m.isDir(p) {
 		if _, ok := m[p]; ok {
 			return nil, &fs.PathError{Op: "open", Path: p, Err: syscall.ENOTDIR}
@@ -57,7 +57,7 @@ func (m memReader) ReadDir(p string) ([]string, error) {
 	return names, nil
 }
 
-func entriesString(es []Entry) string {
+func confEntriesString(es []Entry) string {
 	var b strings.Builder
 	for _, e := range es {
 		fmt.Fprintf(&b, "%s:%d #%d %s=%q applied=%v", e.SourceFile, e.SourceLine, e.SeqNo, e.Name, e.Setting, e.Applied)
@@ -69,17 +69,17 @@ func entriesString(es []Entry) string {
 	return b.String()
 }
 
-func TestLoad(t *testing.T) {
+func TestLoadConf(t *testing.T) {
 	tests := []struct {
 		name    string
-		files   memReader
+		files   confMemReader
 		dataDir string
 		want    string // entriesString of Entries
 		err     string // LoadError text, "" when none
 	}{
 		{
 			name: "order, duplicates, auto.conf last",
-			files: memReader{
+			files: confMemReader{
 				"/etc/pg/postgresql.conf":   "work_mem = 1MB\ninclude_dir 'conf.d'\nWork_Mem = 2MB\ninclude_if_exists 'nope.conf'\n",
 				"/etc/pg/conf.d/b.conf":     "x.b = 'it''s'\n",
 				"/etc/pg/conf.d/a.conf":     "work_mem 3MB\n",
@@ -97,7 +97,7 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name:  "missing include",
-			files: memReader{"/etc/pg/postgresql.conf": "work_mem = 1MB\ninclude 'x.conf'\nport = 1\n"},
+			files: confMemReader{"/etc/pg/postgresql.conf": "work_mem = 1MB\ninclude 'x.conf'\nport = 1\n"},
 			want: `/etc/pg/postgresql.conf:1 #1 work_mem="1MB" applied=false
 /etc/pg/postgresql.conf:2 #2 ="" applied=false error="could not open file \"/etc/pg/x.conf\""
 /etc/pg/postgresql.conf:3 #3 port="1" applied=false
@@ -107,7 +107,7 @@ configuration file "/etc/pg/postgresql.conf" contains errors`,
 		},
 		{
 			name: "syntax error in auto.conf",
-			files: memReader{
+			files: confMemReader{
 				"/etc/pg/postgresql.conf": "work_mem = 1MB\n",
 				"/data/" + AutoConfName:   "port = 1\nport =\n",
 			},
@@ -121,7 +121,7 @@ configuration file "postgresql.auto.conf" contains errors`,
 		},
 		{
 			name: "include a directory",
-			files: memReader{
+			files: confMemReader{
 				"/etc/pg/postgresql.conf": "include 'd'\n",
 				"/etc/pg/d/":              "",
 			},
@@ -132,7 +132,7 @@ configuration file "/etc/pg/postgresql.conf" contains errors`,
 		},
 		{
 			name:  "include_dir of a file",
-			files: memReader{"/etc/pg/postgresql.conf": "include_dir 'postgresql.conf'\n"},
+			files: confMemReader{"/etc/pg/postgresql.conf": "include_dir 'postgresql.conf'\n"},
 			want: `/etc/pg/postgresql.conf:1 #1 ="" applied=false error="could not open directory \"/etc/pg/postgresql.conf\""
 `,
 			err: `could not open configuration directory "/etc/pg/postgresql.conf": Not a directory (include_dir in file "/etc/pg/postgresql.conf" line 1)
@@ -140,7 +140,7 @@ configuration file "/etc/pg/postgresql.conf" contains errors`,
 		},
 		{
 			name:  "top file missing",
-			files: memReader{},
+			files: confMemReader{},
 			want: `:0 #1 ="" applied=false error="could not open file \"/etc/pg/postgresql.conf\""
 `,
 			err: `could not open configuration file "/etc/pg/postgresql.conf": No such file or directory
@@ -152,7 +152,7 @@ configuration file "/etc/pg/postgresql.conf" contains errors`,
 		if cfg == nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := entriesString(cfg.Entries()); got != tc.want {
+		if got := confEntriesString(cfg.Entries()); got != tc.want {
 			t.Errorf("%s: entries\n%s\nwant\n%s", tc.name, got, tc.want)
 		}
 		gotErr := ""
@@ -169,24 +169,24 @@ configuration file "/etc/pg/postgresql.conf" contains errors`,
 	}
 }
 
-func TestLoadErrorsAs(t *testing.T) {
-	_, err := Load(memReader{"/p/postgresql.conf": "a.b = 1\nbad line here\n"}, "/p/postgresql.conf", "")
+func TestLoadConfErrorsAs(t *testing.T) {
+	_, err := Load(confMemReader{"/p/postgresql.conf": "a.b = 1\nbad line here\n"}, "/p/postgresql.conf", "")
 	var se *SyntaxError
 	if !errors.As(err, &se) || se.File != "/p/postgresql.conf" || se.Line != 2 || se.Token != "here" {
 		t.Errorf("errors.As(*SyntaxError): %+v from %v", se, err)
 	}
-	_, err = Load(memReader{"/p/postgresql.conf": "include 'x'\n"}, "/p/postgresql.conf", "")
+	_, err = Load(confMemReader{"/p/postgresql.conf": "include 'x'\n"}, "/p/postgresql.conf", "")
 	var fe *FileError
-	if !errors.As(err, &fe) || !errors.Is(err, fs.ErrNotExist) || fe.File != "/p/postgresql.conf" || fe.Line != 1 || fe.Directive != Include {
+	if !errors.As(err, &fe) || !errors.Is(err, fs.ErrNotExist) || fe.File != "/p/postgresql.conf" || fe.Line != 1 || fe.Directive != DirectiveInclude {
 		t.Errorf("errors.As(*FileError): %+v from %v", fe, err)
 	}
-	if _, err := Load(memReader{}, "relative.conf", ""); err == nil {
+	if _, err := Load(confMemReader{}, "relative.conf", ""); err == nil {
 		t.Error("Load of a relative path succeeded")
 	}
 }
 
-func TestLoadFilesLookupDataDirectory(t *testing.T) {
-	r := memReader{
+func TestLoadConfFilesLookupDataDirectory(t *testing.T) {
+	r := confMemReader{
 		"/etc/pg/postgresql.conf": "data_directory = '/first'\ninclude 'a.conf'\ninclude 'b.conf'\ninclude 'a.conf'\nData_Directory = '/ignored'\n",
 		"/etc/pg/a.conf":          "work_mem = 1MB\n",
 		"/etc/pg/b.conf":          "data_directory = '/data'\nWORK_MEM = 2MB\n",
@@ -220,8 +220,8 @@ func TestLoadFilesLookupDataDirectory(t *testing.T) {
 	}
 }
 
-func TestSetWinningReevaluates(t *testing.T) {
-	r := memReader{
+func TestConfSetWinningReevaluates(t *testing.T) {
+	r := confMemReader{
 		"/etc/pg/postgresql.conf": "#wal_level = replica\t\t# minimal, replica, or logical\nwork_mem = 1MB\ninclude_dir 'conf.d'\nport = 5432\n",
 		"/etc/pg/conf.d/10.conf":  "work_mem = 2MB\nport = 5433\n",
 		"/data/" + AutoConfName:   autoConfHeader + "port = '5434'\n",
@@ -252,7 +252,7 @@ func TestSetWinningReevaluates(t *testing.T) {
 			t.Errorf("after SetWinning(%s, %s): Lookup = %+v", tc.name, tc.token, e)
 		}
 		// A fresh Load of the edited bytes agrees.
-		edited := memReader{}
+		edited := confMemReader{}
 		for k, v := range r {
 			edited[k] = v
 		}
@@ -263,15 +263,15 @@ func TestSetWinningReevaluates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if entriesString(again.Entries()) != entriesString(cfg.Entries()) {
-			t.Errorf("re-evaluation differs from a fresh Load:\n%s\n%s", entriesString(cfg.Entries()), entriesString(again.Entries()))
+		if confEntriesString(again.Entries()) != confEntriesString(cfg.Entries()) {
+			t.Errorf("re-evaluation differs from a fresh Load:\n%s\n%s", confEntriesString(cfg.Entries()), confEntriesString(again.Entries()))
 		}
 	}
 	want := "#wal_level = replica\t\t# minimal, replica, or logical\n"
 	if got := string(cfg.File("/etc/pg/postgresql.conf").Bytes()); !strings.HasPrefix(got, "wal_level = logical\t\t# minimal, replica, or logical\n") || strings.Contains(got, want) {
 		t.Errorf("postgresql.conf after the edits:\n%s", got)
 	}
-	bad, _ := Load(memReader{"/p/postgresql.conf": "oops\n"}, "/p/postgresql.conf", "")
+	bad, _ := Load(confMemReader{"/p/postgresql.conf": "oops\n"}, "/p/postgresql.conf", "")
 	if _, _, err := bad.SetWinning("work_mem", "1MB"); err == nil {
 		t.Error("SetWinning on a rejected configuration succeeded")
 	}

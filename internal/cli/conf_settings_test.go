@@ -21,23 +21,23 @@ func init() {
 	}
 }
 
-func confUpdateGolden() bool {
+func settingsUpdateGolden() bool {
 	f := flag.Lookup("update")
 	return f != nil && f.Value.String() == "true"
 }
 
-// runConfCLI runs the command line and returns its exit code, stdout, stderr.
-func runConfCLI(args ...string) (int, string, string) {
+// runSettingsCLI runs the command line and returns its exit code, stdout, stderr.
+func runSettingsCLI(args ...string) (int, string, string) {
 	var out, errOut bytes.Buffer
 	code := Main(args, strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
-// confGolden compares got, with dir replaced by $DIR, to a golden file.
-func confGolden(t *testing.T, path, dir, got string) {
+// settingsGolden compares got, with dir replaced by $DIR, to a golden file.
+func settingsGolden(t *testing.T, path, dir, got string) {
 	t.Helper()
 	got = strings.ReplaceAll(got, dir, "$DIR")
-	if confUpdateGolden() {
+	if settingsUpdateGolden() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -67,14 +67,14 @@ func TestConfSettingsGolden(t *testing.T) {
 		{"main.json", []string{"conf", "settings", conf, "--format", "json"}},
 		{"main-no-auto.txt", []string{"conf", "settings", conf, "--data-dir="}},
 	} {
-		code, stdout, stderr := runConfCLI(tc.args...)
+		code, stdout, stderr := runSettingsCLI(tc.args...)
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %s", tc.args, code, stderr)
 		}
-		confGolden(t, filepath.Join(dir, tc.golden), dir, stdout)
+		settingsGolden(t, filepath.Join(dir, tc.golden), dir, stdout)
 	}
 	// The JSON has exactly pg_file_settings' columns.
-	_, stdout, _ := runConfCLI("conf", "settings", conf, "--format", "json")
+	_, stdout, _ := runSettingsCLI("conf", "settings", conf, "--format", "json")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
 		t.Fatal(err)
@@ -95,21 +95,21 @@ func TestConfSettingsErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runConfCLI("conf", "settings", filepath.Join(dir, "broken/postgresql.conf"), "--format", "json")
+	code, stdout, stderr := runSettingsCLI("conf", "settings", filepath.Join(dir, "broken/postgresql.conf"), "--format", "json")
 	want := `Error: syntax error in file "` + filepath.Join(dir, "broken/inc.conf") + `" line 2, near token "server.log"` + "\n" +
 		`configuration file "` + filepath.Join(dir, "broken/postgresql.conf") + `" contains errors` + "\n"
 	if code != ExitError || stdout != "" || stderr != want {
 		t.Errorf("broken: exit %d, stdout %q, stderr\n%s\nwant\n%s", code, stdout, stderr, want)
 	}
-	code, _, stderr = runConfCLI("conf", "settings", filepath.Join(dir, "nonexistent.conf"))
+	code, _, stderr = runSettingsCLI("conf", "settings", filepath.Join(dir, "nonexistent.conf"))
 	if code != ExitError || !strings.Contains(stderr, `could not open configuration file "`+filepath.Join(dir, "nonexistent.conf")+`": No such file or directory`) {
 		t.Errorf("missing file: exit %d, stderr %s", code, stderr)
 	}
-	code, _, stderr = runConfCLI("conf", "settings", filepath.Join(dir, "main/postgresql.conf"), "--format", "yaml")
+	code, _, stderr = runSettingsCLI("conf", "settings", filepath.Join(dir, "main/postgresql.conf"), "--format", "yaml")
 	if code != ExitError || !strings.Contains(stderr, "--format") {
 		t.Errorf("bad format: exit %d, stderr %s", code, stderr)
 	}
-	code, _, _ = runConfCLI("conf", "settings")
+	code, _, _ = runSettingsCLI("conf", "settings")
 	if code != ExitError {
 		t.Errorf("no FILE: exit %d", code)
 	}
@@ -136,7 +136,7 @@ func TestConfSettingsDataDir(t *testing.T) {
 	write(filepath.Join(etc, "postgresql.auto.conf"), "work_mem = '3MB'\n")
 	winner := func(args ...string) string {
 		t.Helper()
-		code, stdout, stderr := runConfCLI(append([]string{"conf", "settings", filepath.Join(etc, "postgresql.conf"), "--format", "json"}, args...)...)
+		code, stdout, stderr := runSettingsCLI(append([]string{"conf", "settings", filepath.Join(etc, "postgresql.conf"), "--format", "json"}, args...)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
@@ -186,7 +186,7 @@ func TestConfSettingsAgreesWithPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runConfCLI("conf", "settings", filepath.Join(s.DataDir, "postgresql.conf"), "--format", "json")
+	code, stdout, stderr := runSettingsCLI("conf", "settings", filepath.Join(s.DataDir, "postgresql.conf"), "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
