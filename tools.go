@@ -14,7 +14,6 @@ import (
 	_ "github.com/sergi/go-diff/diffmatchpatch"
 	_ "github.com/spf13/cobra"
 	_ "github.com/zclconf/go-cty/cty"
-	_ "golang.org/x/crypto/pbkdf2"
 	_ "golang.org/x/crypto/ssh"
 	_ "golang.org/x/crypto/ssh/agent"
 	_ "golang.org/x/crypto/ssh/knownhosts"

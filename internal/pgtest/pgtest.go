@@ -394,3 +394,35 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// StartStandby makes a streaming standby of primary with pg_basebackup over
+// the primary's unix socket (initdb's "local replication all trust" rule),
+// listening on host, and starts it. Its postgresql.conf (copied from the
+// primary) gets its own port, listen_addresses and socket dir appended, and
+// primary_conninfo names it appName.
+func StartStandby(t testing.TB, primary *Server, host, appName string) *Server {
+	t.Helper()
+	Require(t)
+	dir := baseDir(t)
+	s := &Server{
+		Dir:       dir,
+		DataDir:   filepath.Join(dir, "data"),
+		SocketDir: filepath.Join(dir, "sock"),
+		LogFile:   filepath.Join(dir, "server.log"),
+		Host:      host,
+		Port:      FreePort(t, host),
+		User:      primary.User,
+	}
+	MkdirAll(t, s.SocketDir, 0o755)
+	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s", primary.SocketDir, primary.Port, primary.User, appName)
+	Run(t, filepath.Join(BinDir(), "pg_basebackup"), "-d", conninfo, "-D", s.DataDir, "-Fp", "-Xs", "-R", "--checkpoint=fast")
+	s.AppendConf(t,
+		"",
+		"# pgtest standby",
+		fmt.Sprintf("port = %d", s.Port),
+		fmt.Sprintf("listen_addresses = '%s'", s.Host),
+		fmt.Sprintf("unix_socket_directories = '%s'", s.SocketDir),
+	)
+	s.Start(t)
+	return s
+}

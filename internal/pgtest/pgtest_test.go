@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStartQueryStop(t *testing.T) {
@@ -33,5 +34,28 @@ func TestStartQueryStop(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(s.DataDir, "postmaster.pid")); !os.IsNotExist(err) {
 		t.Errorf("postmaster.pid after stop: %v", err)
+	}
+}
+
+func TestStandbyStreams(t *testing.T) {
+	p := Start(t, Options{Host: "127.0.0.2"})
+	s := StartStandby(t, p, "127.0.0.3", "pg2")
+	if got := s.Psql(t, "SELECT pg_is_in_recovery()"); got != "t" {
+		t.Fatalf("standby pg_is_in_recovery() = %q", got)
+	}
+	p.Exec(t, "CREATE TABLE seen (x int); INSERT INTO seen VALUES (42)")
+	lsn := p.Psql(t, "SELECT pg_current_wal_lsn()")
+	deadline := time.Now().Add(30 * time.Second)
+	for s.Psql(t, "SELECT pg_last_wal_replay_lsn() >= '"+lsn+"'::pg_lsn") != "t" {
+		if time.Now().After(deadline) {
+			t.Fatal("standby did not replay the primary's write within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := s.Psql(t, "SELECT x FROM seen"); got != "42" {
+		t.Errorf("standby sees %q, want 42", got)
+	}
+	if got := p.Psql(t, "SELECT application_name || ' ' || state FROM pg_stat_replication"); got != "pg2 streaming" {
+		t.Errorf("pg_stat_replication = %q", got)
 	}
 }
