@@ -212,6 +212,9 @@ func reloadPending(ctx context.Context, conn *pgx.Conn, want map[string]string) 
 type RoleOptions struct {
 	// Create makes a new role; otherwise the existing one is altered.
 	Create bool
+	// Attributes are the role attributes to set: LOGIN, REPLICATION (nil
+	// means both).
+	Attributes []string
 	// Password is the plaintext; "" leaves the password as it is (alter)
 	// or sets none (create).
 	Password string
@@ -219,8 +222,9 @@ type RoleOptions struct {
 	Rand interface{ Read([]byte) (int, error) }
 }
 
-// SetRole creates or alters the replication role name with LOGIN and
-// REPLICATION and, when a password is given, a SCRAM-SHA-256 verifier
+// SetRole creates or alters the replication role name with the attributes
+// asked (LOGIN and REPLICATION by default) and, when a password is given, a
+// SCRAM-SHA-256 verifier
 // computed here, with the server's iteration count: the server never sees
 // the plaintext. The session keeps the statement out of the server log.
 func SetRole(ctx context.Context, conn *pgx.Conn, node, name string, opts RoleOptions) error {
@@ -228,7 +232,23 @@ func SetRole(ctx context.Context, conn *pgx.Conn, node, name string, opts RoleOp
 	if opts.Create {
 		verb = "CREATE"
 	}
-	stmt := verb + " ROLE " + pgx.Identifier{name}.Sanitize() + " WITH LOGIN REPLICATION"
+	attrs := opts.Attributes
+	if attrs == nil {
+		attrs = []string{"LOGIN", "REPLICATION"}
+	}
+	if len(attrs) == 0 && opts.Password == "" && !opts.Create {
+		return nil // nothing to alter
+	}
+	stmt := verb + " ROLE " + pgx.Identifier{name}.Sanitize()
+	if len(attrs) > 0 || opts.Password != "" {
+		stmt += " WITH"
+	}
+	for _, a := range attrs {
+		if !roleAttributes[a] {
+			return fmt.Errorf("%s: %s ROLE %s: unknown role attribute %q", node, verb, name, a)
+		}
+		stmt += " " + a
+	}
 	if opts.Password != "" {
 		iter, err := scramIterations(ctx, conn)
 		if err != nil {
@@ -262,6 +282,10 @@ func SetRole(ctx context.Context, conn *pgx.Conn, node, name string, opts RoleOp
 	}
 	return nil
 }
+
+// roleAttributes are the attributes SetRole may set; the statement is built
+// from them, so nothing else may pass.
+var roleAttributes = map[string]bool{"LOGIN": true, "REPLICATION": true}
 
 // scramIterations is the server's scram_iterations (PostgreSQL 16 and
 // later), else PostgreSQL's fixed 4096.
