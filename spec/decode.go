@@ -14,15 +14,13 @@ import (
 
 // Defaults that the spec fills in (Debian's layout where it has one).
 const (
-	DefaultPort           = 5432
-	DefaultOSUser         = "postgres"
-	DefaultControl        = "pg_ctl"
-	DefaultSocketDir      = "/var/run/postgresql"
-	DefaultReplUser       = "replicator"
-	DefaultAuthMethod     = "scram-sha-256"
-	DefaultCheckpoint     = "fast"
-	DefaultSSHPort        = 22
-	DefaultKnownHostsFile = "~/.ssh/known_hosts"
+	DefaultPort       = 5432
+	DefaultOSUser     = "postgres"
+	DefaultControl    = "pg_ctl"
+	DefaultSocketDir  = "/var/run/postgresql"
+	DefaultReplUser   = "replicator"
+	DefaultAuthMethod = "scram-sha-256"
+	DefaultCheckpoint = "fast"
 	// DefaultRef is the Ref of an admin_dsn that pgrepl derived.
 	DefaultRef = "(default)"
 )
@@ -585,9 +583,9 @@ func orRange[T any](f field[T], def hcl.Range) hcl.Range {
 func (l *loader) buildSSH(sd *sshDecl, n *Node) *SSH {
 	s := &SSH{
 		User:           sd.user.or(""),
-		Port:           sd.port.or(DefaultSSHPort),
+		Port:           sd.port.or(0),
 		IdentityFile:   sd.identityFile.or(""),
-		KnownHostsFile: sd.knownHostsFile.or(DefaultKnownHostsFile),
+		KnownHostsFile: sd.knownHostsFile.or(""),
 	}
 	resolve := func(p string, f field[string]) string {
 		if p == "" || p == "~" || strings.HasPrefix(p, "~/") || path.IsAbs(p) || !f.set {

@@ -74,7 +74,7 @@ func TestSeedExample(t *testing.T) {
 	if r.Password.Reveal() != testPassword || r.Password.Ref() != `env("PGREPL_REPLICATION_PASSWORD")` || r.Password.IsLiteral() {
 		t.Errorf("password ref %q", r.Password.Ref())
 	}
-	ssh := &SSH{User: "ops", Port: 22, IdentityFile: "~/.ssh/id_ed25519", KnownHostsFile: "~/.ssh/known_hosts", Become: "sudo"}
+	ssh := &SSH{User: "ops", IdentityFile: "~/.ssh/id_ed25519", KnownHostsFile: "~/.ssh/known_hosts", Become: "sudo"}
 	debian := Node{
 		Port: 5432, DataDir: "/var/lib/postgresql/15/main", ConfigDir: "/etc/postgresql/15/main",
 		BinDir: "/usr/lib/postgresql/15/bin", OSUser: "postgres", Control: "systemd", Service: "postgresql@15-main",
@@ -232,10 +232,10 @@ func TestNodeDefaults(t *testing.T) {
 	if p.Service != "16/main" || p.BinDir != "/usr/lib/postgresql/16/bin" || p.OSUser != "pg" {
 		t.Errorf("primary %+v", p)
 	}
-	if *p.SSH != (SSH{User: "pg", Port: 2222, IdentityFile: "/spec/keys/id", KnownHostsFile: "~/.ssh/known_hosts", Become: "none"}) {
+	if *p.SSH != (SSH{User: "pg", Port: 2222, IdentityFile: "/spec/keys/id", Become: "none"}) {
 		t.Errorf("primary ssh %+v", *p.SSH)
 	}
-	if *sb.SSH != (SSH{User: "ops", Port: 22, IdentityFile: "/spec/keys/id", KnownHostsFile: "~/.ssh/known_hosts", Become: "none"}) {
+	if *sb.SSH != (SSH{User: "ops", IdentityFile: "/spec/keys/id", Become: "none"}) {
 		t.Errorf("standby ssh %+v", *sb.SSH)
 	}
 	if len(p.HBA) != 1 || len(sb.HBA) != 0 {

@@ -207,13 +207,14 @@ type HBARule struct {
 type SSH struct {
 	// User is the SSH login; empty means ~/.ssh/config or the local user.
 	User string
-	Port int // default 22
+	// Port is the SSH port; 0 means ~/.ssh/config's Port, else 22.
+	Port int
 	// IdentityFile is a private key; empty means the SSH agent and the
 	// usual ~/.ssh/id_* files. Relative paths are resolved against the
 	// spec file's directory; a leading ~ is kept for the transport.
 	IdentityFile string
-	// KnownHostsFile is where host keys are checked; default
-	// ~/.ssh/known_hosts.
+	// KnownHostsFile is where host keys are checked; empty means
+	// ~/.ssh/config's UserKnownHostsFile, else ~/.ssh/known_hosts.
 	KnownHostsFile string
 	// Become is how the SSH user acts as the node's OSUser: "sudo" or
 	// "none". Default: "none" when User is the OSUser, else "sudo".

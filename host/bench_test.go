@@ -1,0 +1,78 @@
+package host
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pgrepl/pgrepl/internal/sshtest"
+)
+
+// The cost of one operation over the real sshd (logged in as postgres, as
+// root the login shell's rc files dominate) and locally through runuser.
+
+func benchSSH(b *testing.B) *SSH {
+	srv := sshtest.Start(b, sshtest.Options{})
+	cfg := SSHConfig{Host: srv.Host, Port: srv.Port, User: "postgres", IdentityFile: srv.ClientKeyFile,
+		KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none", AgentSocket: "none", OSUser: "postgres"}
+	tr, err := DialSSH(context.Background(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func BenchmarkSSHRun(b *testing.B) {
+	tr := benchSSH(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if res, err := tr.Run(ctx, Cmd{Argv: []string{"true"}}); err != nil || res.ExitCode != 0 {
+			b.Fatal(err, res.ExitCode)
+		}
+	}
+}
+
+func BenchmarkSSHReadFile(b *testing.B) {
+	tr := benchSSH(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := tr.ReadFile(ctx, "/etc/passwd"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSSHWriteFileAtomic(b *testing.B) {
+	tr := benchSSH(b)
+	dir, err := os.MkdirTemp("", "pgrepl-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 32<<10)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := tr.WriteFileAtomic(ctx, filepath.Join(dir, "postgresql.conf"), data, WriteOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLocalReadFileAsPostgres(b *testing.B) {
+	requireRoot(b)
+	l, err := NewLocal(LocalConfig{OSUser: "postgres"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := l.ReadFile(ctx, "/etc/passwd"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

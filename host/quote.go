@@ -1,0 +1,61 @@
+package host
+
+import "strings"
+
+// ShellQuote quotes s for a POSIX shell (sh, dash, bash, ksh, zsh) so that
+// the shell reads it back as exactly one word equal to s. Words made only of
+// characters no shell treats specially are left bare for readability;
+// anything else is wrapped in single quotes, inside which every byte is
+// literal. A single quote in s closes the quoting, is escaped, and reopens
+// it:
+//
+//	it's  →  'it'\''s'
+//
+// A NUL byte cannot be passed in an argument at all; callers reject it.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	if isShellSafe(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			b.WriteString(`'\''`)
+		} else {
+			b.WriteByte(s[i])
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+// ShellJoin quotes each element of argv with ShellQuote and joins them with
+// spaces: the one command string an SSH server hands to the login shell.
+func ShellJoin(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = ShellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// isShellSafe reports whether s needs no quoting: letters, digits and
+// "%+,-./:=@_". A leading "=" or "~" is special to some shells (zsh's =cmd,
+// tilde expansion), so the first byte is held to a stricter set.
+func isShellSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '%' || c == '+' || c == ',' || c == '-' || c == '.' || c == '/' || c == ':' || c == '@' || c == '_':
+		case c == '=' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
