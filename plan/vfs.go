@@ -1,0 +1,97 @@
+package plan
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/pgrepl/pgrepl/state"
+)
+
+// vfile is one file as the planner sees it: observed, or as an earlier step
+// of the plan leaves it (an edit, a copy by pg_basebackup).
+type vfile struct {
+	path    string
+	role    state.FileRole
+	exists  bool
+	content []byte
+	// sha is the sha256 of the content the plan's edits start from, as
+	// observed; empty for a file the plan writes first (a copy).
+	sha                string
+	owner, group, mode string
+	// copiedFrom is the primary's file that pg_basebackup copies here;
+	// afterBasebackup marks every file pg_basebackup writes (a copy, or
+	// postgresql.auto.conf with -R's lines).
+	copiedFrom      string
+	afterBasebackup bool
+}
+
+// vfs is a node's config files by path, in the order they were observed.
+// It is the confparse Reader of the planner: nothing is read from a host.
+type vfs struct {
+	files map[string]*vfile
+	order []string
+}
+
+func newVFS() *vfs { return &vfs{files: map[string]*vfile{}} }
+
+// observedVFS holds a node's observed files.
+func observedVFS(n *state.Node) (*vfs, error) {
+	v := newVFS()
+	for _, f := range n.Files {
+		if f == nil {
+			continue
+		}
+		vf := &vfile{path: f.Path, role: f.Role, exists: f.Exists, owner: f.Owner, group: f.Group, mode: f.Mode}
+		if f.Exists {
+			vf.content = append([]byte(nil), f.Content...)
+			vf.sha = state.Hash(f.Content)
+			if f.SHA256 != "" && f.SHA256 != vf.sha {
+				return nil, fmt.Errorf("the observed %s has sha256 %s, but its content hashes to %s; observe again", f.Path, f.SHA256, vf.sha)
+			}
+		}
+		v.put(vf)
+	}
+	return v, nil
+}
+
+func (v *vfs) put(f *vfile) {
+	if _, ok := v.files[f.path]; !ok {
+		v.order = append(v.order, f.path)
+	}
+	v.files[f.path] = f
+}
+
+func (v *vfs) get(p string) *vfile { return v.files[p] }
+
+// ReadFile implements confparse.Reader and confparse.HBAReader.
+func (v *vfs) ReadFile(p string) ([]byte, error) {
+	f := v.files[path.Clean(p)]
+	if f == nil || !f.exists {
+		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+	}
+	return append([]byte(nil), f.content...), nil
+}
+
+// ReadDir implements confparse.Reader and confparse.HBAReader: the names of
+// the files the observer read in dir.
+func (v *vfs) ReadDir(dir string) ([]string, error) {
+	dir = path.Clean(dir)
+	var names []string
+	for _, p := range v.order {
+		f := v.files[p]
+		if f.exists && path.Dir(p) == dir {
+			names = append(names, path.Base(p))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// under reports whether p is inside dir.
+func under(p, dir string) bool {
+	dir = path.Clean(dir)
+	return dir != "" && strings.HasPrefix(path.Clean(p), dir+"/")
+}
