@@ -39,5 +39,9 @@ fuzz:
 	  done; \
 	done
 
+# The main job on a local two-node cluster (scripts/demo.sh; PGREPL_DEMO_KEEP=1 keeps it).
+demo: build
+	./scripts/demo.sh
+
 clean:
 	rm -rf bin

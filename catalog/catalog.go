@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/pgrepl/pgrepl/internal/suggest"
 )
 
 // VarType is pg_settings.vartype.
@@ -105,41 +107,7 @@ func IsCustom(name string) bool {
 
 // Suggest returns the known name of version v closest to name, or "" when
 // none is close enough to be a plausible typo.
-func Suggest(v int, name string) string {
-	name = strings.ToLower(name)
-	best, bestDist := "", 0
-	for _, cand := range Names(v) {
-		d := levenshtein(name, strings.ToLower(cand))
-		if best == "" || d < bestDist {
-			best, bestDist = cand, d
-		}
-	}
-	// Allow about one edit in three characters, like hcl's suggestions.
-	if best == "" || bestDist > 1+len(name)/3 {
-		return ""
-	}
-	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+func Suggest(v int, name string) string { return suggest.Closest(name, Names(v)) }
 
 //go:embed pg15.tsv
 var pg15TSV string

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/pgrepl/pgrepl/internal/suggest"
 )
 
 // own returns the range of a node's attribute when the node's own block
@@ -45,7 +46,7 @@ func (l *loader) checkCluster(cd *clusterDecl) {
 			l.errorf(rng, "Invalid synchronous standby", "%q is the primary of cluster %q; replication.synchronous names standbys.", name, c.Name)
 		case nd == nil:
 			msg := fmt.Sprintf("replication.synchronous names %q, which is not a standby of cluster %q.", name, c.Name)
-			if s := suggest(name, standbys); s != "" {
+			if s := suggest.Closest(name, standbys); s != "" {
 				msg += fmt.Sprintf(" Did you mean %q?", s)
 			}
 			if len(standbys) > 0 {

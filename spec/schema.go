@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/pgrepl/pgrepl/internal/suggest"
 )
 
 // schema is what one kind of block may hold. The spec is checked against it
@@ -63,7 +64,7 @@ func (s schema) unsupported(name, kind string) string {
 		} else {
 			fmt.Fprintf(&b, "Blocks of type %q are not expected %s.", name, in)
 		}
-		if sug := suggest(name, append(append([]string(nil), s.attrs...), s.blocks...)); sug != "" {
+		if sug := suggest.Closest(name, append(append([]string(nil), s.attrs...), s.blocks...)); sug != "" {
 			fmt.Fprintf(&b, " Did you mean %q?", sug)
 		}
 	}
@@ -126,40 +127,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// suggest returns the name in candidates closest to given, or "" when none
-// is a plausible typo.
-func suggest(given string, candidates []string) string {
-	best, bestDist := "", 0
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(given), strings.ToLower(c))
-		if best == "" || d < bestDist {
-			best, bestDist = c, d
-		}
-	}
-	if best == "" || bestDist > 1+len(given)/3 {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

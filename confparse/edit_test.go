@@ -1,0 +1,287 @@
+package confparse
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The -update flag rewrites golden files. Another file of this package's
+// tests may define it too, so it is registered only once, and read by name.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files under testdata/")
+	}
+}
+
+func confUpdateGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// splitKeep splits b into lines, each with its terminator.
+func confSplitKeep(b []byte) []string {
+	var out []string
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			out = append(out, string(b))
+			break
+		}
+		out = append(out, string(b[:i+1]))
+		b = b[i+1:]
+	}
+	return out
+}
+
+// checkLocality reports how an edit touched more than the lines it names.
+func confCheckLocality(before, after []byte, ed Edit) error {
+	bl, al := confSplitKeep(before), confSplitKeep(after)
+	body := func(s string) string { return strings.TrimRight(s, "\r\n") }
+	ending := func(s string) string { return s[len(body(s)):] }
+	switch ed.Action {
+	case EditNone:
+		if !bytes.Equal(before, after) {
+			return fmt.Errorf("no edit, but the file changed")
+		}
+	case EditReplace, EditUncomment:
+		if len(bl) != len(al) {
+			return fmt.Errorf("%s changed the number of lines: %d → %d", ed.Action, len(bl), len(al))
+		}
+		if len(ed.Changed) != 1 || ed.Changed[0] != ed.Line {
+			return fmt.Errorf("%s: Changed %v, Line %d", ed.Action, ed.Changed, ed.Line)
+		}
+		for i := range bl {
+			if i+1 == ed.Line {
+				if ending(bl[i]) != ending(al[i]) {
+					return fmt.Errorf("line %d: ending %q became %q", i+1, ending(bl[i]), ending(al[i]))
+				}
+				continue
+			}
+			if bl[i] != al[i] {
+				return fmt.Errorf("line %d changed: %q → %q", i+1, bl[i], al[i])
+			}
+		}
+	case EditAppend:
+		if len(al) != len(bl)+1 || ed.Line != len(al) {
+			return fmt.Errorf("append: %d lines → %d, Line %d", len(bl), len(al), ed.Line)
+		}
+		for i := range bl {
+			// A last line without a newline gets one.
+			gotEOL := i == len(bl)-1 && !strings.HasSuffix(bl[i], "\n") && strings.HasPrefix(al[i], bl[i]) &&
+				(al[i][len(bl[i]):] == "\n" || al[i][len(bl[i]):] == "\r\n")
+			if bl[i] != al[i] && !gotEOL {
+				return fmt.Errorf("line %d changed: %q → %q", i+1, bl[i], al[i])
+			}
+		}
+	case EditRemove:
+		removed := map[int]bool{}
+		for _, n := range ed.Removed {
+			removed[n] = true
+		}
+		var kept []string
+		for i, l := range bl {
+			if !removed[i+1] {
+				kept = append(kept, l)
+			}
+		}
+		if strings.Join(kept, "") != string(after) {
+			return fmt.Errorf("remove %v: the rest is not what remains:\n%q\n%q", ed.Removed, strings.Join(kept, ""), after)
+		}
+	case EditRewrite:
+		if !bytes.HasPrefix(after, []byte(autoConfHeader)) {
+			return fmt.Errorf("rewrite without ALTER SYSTEM's header")
+		}
+	default:
+		return fmt.Errorf("unknown action %q", ed.Action)
+	}
+	return nil
+}
+
+// lastValue returns the value of the last line of f setting name.
+func confLastValue(f *File, name string) (string, bool) {
+	v, ok := "", false
+	for _, s := range f.Settings() {
+		if nameEqual(s.Name, name) {
+			v, ok = s.Value, true
+		}
+	}
+	return v, ok
+}
+
+// TestEditGolden runs each case under testdata/conf/edits: a directory with
+// "input" (the file; its name is "input.auto" for a postgresql.auto.conf),
+// "edits" (one "set NAME TOKEN" or "remove NAME" per line), and the golden
+// "want" (the file after the edits) and "want.edits" (the Edit values).
+func TestConfEditGolden(t *testing.T) {
+	dirs, err := filepath.Glob("../testdata/conf/edits/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 20 {
+		t.Fatalf("only %d edit cases under testdata/conf/edits", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			path, input := "/etc/postgresql/postgresql.conf", filepath.Join(dir, "input")
+			if _, err := os.Stat(input + ".auto"); err == nil {
+				path, input = "/var/lib/postgresql/data/"+AutoConfName, input+".auto"
+			}
+			src, err := os.ReadFile(input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			script, err := os.ReadFile(filepath.Join(dir, "edits"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := ParseConf(path, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log strings.Builder
+			for _, cmd := range strings.Split(strings.TrimSpace(string(script)), "\n") {
+				verb, rest, _ := strings.Cut(cmd, " ")
+				name, token, _ := strings.Cut(rest, " ")
+				before := bytes.Clone(f.Bytes())
+				var ed Edit
+				switch verb {
+				case "set":
+					ed, err = f.Set(name, token)
+				case "remove":
+					ed, err = f.Remove(name)
+				default:
+					t.Fatalf("bad edit %q", cmd)
+				}
+				if err != nil {
+					fmt.Fprintf(&log, "%s: error: %v\n", cmd, err)
+					continue
+				}
+				fmt.Fprintf(&log, "%s: %s line %d changed %v removed %v\n", cmd, ed.Action, ed.Line, ed.Changed, ed.Removed)
+				if err := confCheckLocality(before, f.Bytes(), ed); err != nil {
+					t.Errorf("%s: %v", cmd, err)
+				}
+				re, err := ParseConf(path, f.Bytes())
+				if err != nil {
+					t.Errorf("%s: the result does not parse: %v", cmd, err)
+					continue
+				}
+				v, ok := confLastValue(re, name)
+				switch verb {
+				case "set":
+					want, _ := UnquoteValue(token)
+					if !ok || v != want {
+						t.Errorf("%s: the file now gives %q (%v), want %q", cmd, v, ok, want)
+					}
+				case "remove":
+					if ok {
+						t.Errorf("%s: still set to %q", cmd, v)
+					}
+				}
+			}
+			confGolden(t, filepath.Join(dir, "want"), f.Bytes())
+			confGolden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
+		})
+	}
+}
+
+// golden compares got with the golden file at path, or rewrites it with
+// -update.
+func confGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if confUpdateGolden() {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestConfSetRejects(t *testing.T) {
+	f, err := ParseConf("/etc/pg/postgresql.conf", []byte("work_mem = 1MB\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, value string }{
+		{"include", "'x.conf'"},
+		{"INCLUDE_DIR", "'d'"},
+		{"include_if_exists", "'x'"},
+		{"a.b.c", "1"},
+		{"", "1"},
+		{"work mem", "1"},
+		{"work_mem", ""},
+		{"work_mem", "1 2"},
+		{"work_mem", "a.b"},
+		{"work_mem", "'x"},
+		{"work_mem", "1MB # c"},
+		{"work_mem", "1\n"},
+	} {
+		if ed, err := f.Set(tc.name, tc.value); err == nil {
+			t.Errorf("Set(%q, %q) = %+v, want an error", tc.name, tc.value, ed)
+		}
+	}
+	if string(f.Bytes()) != "work_mem = 1MB\n" {
+		t.Errorf("a refused Set changed the file: %q", f.Bytes())
+	}
+	bad, _ := ParseConf("/etc/pg/postgresql.conf", []byte("work_mem = 1MB\noops\n"))
+	if _, err := bad.Set("work_mem", "2MB"); err == nil {
+		t.Error("Set on a file with a syntax error succeeded")
+	}
+	if _, err := bad.Remove("work_mem"); err == nil {
+		t.Error("Remove on a file with a syntax error succeeded")
+	}
+	auto, _ := ParseConf("/d/"+AutoConfName, []byte(autoConfHeader+"include 'x.conf'\n"))
+	if _, err := auto.Set("work_mem", "2MB"); err == nil {
+		t.Error("ALTER SYSTEM rewrite of an auto.conf with an include succeeded")
+	}
+	auto, _ = ParseConf("/d/"+AutoConfName, []byte(autoConfHeader))
+	if _, err := auto.Set("application_name", `'a\nb'`); err == nil || !strings.Contains(err.Error(), "must not contain a newline") {
+		t.Errorf("newline in an ALTER SYSTEM value: %v", err)
+	}
+}
+
+func TestConfAlignGap(t *testing.T) {
+	tests := []struct {
+		line, value, want string
+	}{
+		// Spaces: the comment keeps its column while there is room.
+		{"a = 1      # c", "22", "a = 22     # c"},
+		{"a = 1      # c", "1234567", "a = 1234567 # c"},
+		{"a = 1      # c", "123456789012", "a = 123456789012 # c"},
+		{"a = 1234567 # c", "1", "a = 1       # c"},
+		// Tabs: as many tabs as reach the comment's tab stop, at least one.
+		{"shared_buffers = 128MB\t\t\t# min 128kB", "2GB", "shared_buffers = 2GB\t\t\t# min 128kB"},
+		{"shared_buffers = 128MB\t\t\t# min 128kB", "'a long value here'", "shared_buffers = 'a long value here'\t# min 128kB"},
+		{"shared_buffers = 128MB\t\t\t# min 128kB", "'a much longer value that passes'", "shared_buffers = 'a much longer value that passes'\t# min 128kB"},
+		{"a = 1\t# c", "12345678", "a = 12345678\t# c"},
+		// A comment that touched the value still does; no comment: the
+		// rest of the line stays.
+		{"a = 1# c", "22", "a = 22# c"},
+		{"a = 1   ", "22", "a = 22   "},
+		{"a = 1\r", "22", "a = 22\r"},
+		{"a = 1 # c\r", "22", "a = 22 # c\r"},
+	}
+	for _, tc := range tests {
+		f, err := ParseConf("/p/postgresql.conf", []byte(tc.line+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Set(strings.Fields(tc.line)[0], tc.value); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSuffix(string(f.Bytes()), "\n"); got != tc.want {
+			t.Errorf("%q set to %s:\n got %q\nwant %q", tc.line, tc.value, got, tc.want)
+		}
+	}
+}
