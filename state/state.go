@@ -117,6 +117,12 @@ type File struct {
 	Group   string   `json:"group,omitempty"`
 	Mode    string   `json:"mode,omitempty"` // octal, "0600"
 	Content Content  `json:"content,omitempty"`
+	// Redacted is true when a password found in the file (in a
+	// primary_conninfo, or the spec's replication password anywhere) was
+	// replaced in Content by "(sensitive value)". SHA256 is still that of
+	// the real bytes; such a Content must never be written back: re-read
+	// the file on the host and edit that.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // Content is a file's bytes. It serializes as a JSON string when the bytes
@@ -177,6 +183,10 @@ type DataDir struct {
 	// ClusterState is pg_controldata's "Database cluster state" ("in
 	// production", "in archive recovery", "shut down", …).
 	ClusterState string `json:"cluster_state,omitempty"`
+	// ControlDataError is why pg_controldata failed on a data directory
+	// that has a PG_VERSION (a half-copied or damaged cluster): then
+	// SystemIdentifier, Timeline and ClusterState are unknown.
+	ControlDataError string `json:"control_data_error,omitempty"`
 	// FreeBytes is the free space of the filesystem holding the data
 	// directory (or its nearest existing parent).
 	FreeBytes uint64 `json:"free_bytes"`

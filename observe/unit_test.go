@@ -1,0 +1,284 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/pgrepl/pgrepl/confparse"
+	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/scram"
+	"github.com/pgrepl/pgrepl/spec"
+	"github.com/pgrepl/pgrepl/state"
+)
+
+func TestPassfileMatches(t *testing.T) {
+	const host, port, db, user, pw = "10.0.0.1", "5432", "replication", "replicator", "s3cret"
+	for _, tc := range []struct {
+		name    string
+		content string
+		want    bool
+	}{
+		{"exact", "10.0.0.1:5432:replication:replicator:s3cret\n", true},
+		{"no newline at the end", "10.0.0.1:5432:replication:replicator:s3cret", true},
+		{"CRLF", "10.0.0.1:5432:replication:replicator:s3cret\r\n", true},
+		{"wildcards", "*:*:*:*:s3cret\n", true},
+		{"wildcard database", "10.0.0.1:5432:*:replicator:s3cret\n", true},
+		{"other password", "10.0.0.1:5432:replication:replicator:other\n", false},
+		{"first match wins", "*:*:*:replicator:other\n10.0.0.1:5432:replication:replicator:s3cret\n", false},
+		{"earlier entries for others are skipped", "10.0.0.2:5432:replication:replicator:x\n10.0.0.1:5433:*:*:x\n10.0.0.1:5432:postgres:replicator:x\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
+		{"comment", "#10.0.0.1:5432:replication:replicator:other\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
+		{"comment only at the start of a line", " #10.0.0.1:5432:replication:replicator:s3cret\n", false},
+		{"blank lines", "\n\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
+		{"password stops at a colon", "10.0.0.1:5432:replication:replicator:s3cret:extra\n", true},
+		{"star is a wildcard only alone", "10.0.0.*:5432:replication:replicator:s3cret\n", false},
+		{"too few fields", "10.0.0.1:5432:replication\n", false},
+		{"empty", "", false},
+		{"prefix of the host", "10.0.0.10:5432:replication:replicator:s3cret\n", false},
+		{"host longer than the field", "10.0.0.:5432:replication:replicator:s3cret\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := passfileMatches([]byte(tc.content), host, port, db, user, pw); got != tc.want {
+				t.Errorf("passfileMatches(%q) = %v, want %v", tc.content, got, tc.want)
+			}
+		})
+	}
+
+	// Escapes: \: and \\ in fields and in the password.
+	for _, tc := range []struct {
+		content, host, pw string
+		want              bool
+	}{
+		{`fe80\:\:1:5432:replication:replicator:a\:b\\c` + "\n", "fe80::1", `a:b\c`, true},
+		{`fe80::1:5432:replication:replicator:x` + "\n", "fe80::1", "x", true}, // libpq matches a ':' of the value literally, escaped or not
+		{`h:5432:replication:replicator:tail\` + "\n", "h", `tail\`, true},     // a final backslash is kept
+		{`h:5432:replication:replicator:\x\y` + "\n", "h", "xy", true},
+		{`h\:5432:replication:replicator:x` + "\n", "h", "x", false},
+	} {
+		if got := passfileMatches([]byte(tc.content), tc.host, "5432", "replication", "replicator", tc.pw); got != tc.want {
+			t.Errorf("passfileMatches(%q, host %q, password %q) = %v, want %v", tc.content, tc.host, tc.pw, got, tc.want)
+		}
+	}
+}
+
+func TestConninfoPasswords(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []string
+	}{
+		{"host=a user=b password=secret", []string{"secret"}},
+		{"host=a password = 'with space' user=b", []string{"with space"}},
+		{`password='it\'s' host=a`, []string{"it's"}},
+		{`password=back\\slash`, []string{`back\slash`}},
+		{"host=a user=b", nil},
+		{"passwordx=1 password=2", []string{"2"}},
+		{"postgresql://u:p%40ss@h:5432/db?sslmode=disable", []string{"p@ss"}},
+		{"postgres://u@h/db?password=q&x=1", []string{"q"}},
+		{"postgres://u@h/db", nil},
+		{"broken 'string", nil},
+	} {
+		if got := conninfoPasswords(tc.in); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("conninfoPasswords(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	sp, _ := writeSpec(t, specText(node{kind: "primary", name: "pg1", host: "127.0.0.2", port: 5432, dataDir: "/srv/pg1", socket: "/tmp"}))
+	c := sp.Clusters[0]
+	sn := &state.Node{
+		Files: []*state.File{
+			{Path: "/a", Content: state.Content("primary_conninfo = 'host=x password=''other pw'' user=r'\n# " + testPassword + "\n")},
+			{Path: "/b", Content: state.Content("port = 5432\n")},
+		},
+		Server: state.Server{Settings: []state.Setting{
+			{Name: "primary_conninfo", Setting: "host=x password=from-server user=r"},
+			{Name: "cluster_name", Setting: "from-server and other pw"},
+		}},
+	}
+	sn.Files[0].SHA256 = state.Hash(sn.Files[0].Content)
+	sum := sn.Files[0].SHA256
+	cfgText := "primary_conninfo = 'host=x password=''other pw'' user=r'\n"
+	cfg := loadConfText(t, cfgText)
+	redact(sn, c, cfg)
+	got := string(sn.Files[0].Content)
+	for _, secret := range []string{"other pw", testPassword, "from-server"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("file still holds %q:\n%s", secret, got)
+		}
+	}
+	if !sn.Files[0].Redacted || sn.Files[0].SHA256 != sum || sn.Files[1].Redacted {
+		t.Errorf("redacted flags %v %v, sha kept %v", sn.Files[0].Redacted, sn.Files[1].Redacted, sn.Files[0].SHA256 == sum)
+	}
+	if s := sn.Server.Settings[0].Setting; s != "host=x password="+spec.Redacted+" user=r" {
+		t.Errorf("primary_conninfo setting: %q", s)
+	}
+	if s := sn.Server.Settings[1].Setting; strings.Contains(s, "other pw") || strings.Contains(s, "from-server") {
+		t.Errorf("cluster_name setting: %q", s)
+	}
+}
+
+func TestWithQuotedForms(t *testing.T) {
+	got := withQuotedForms([]string{`a'b\c`})
+	for _, want := range []string{`a'b\c`, `a''b\\c`, `a\'b\\c`, `a\\''b\\\\c`, `a\\\'b\\\\c`} {
+		found := false
+		for _, g := range got {
+			found = found || g == want
+		}
+		if !found {
+			t.Errorf("forms %q lack %q", got, want)
+		}
+	}
+	for i := 1; i < len(got); i++ {
+		if len(got[i]) > len(got[i-1]) {
+			t.Errorf("forms not longest first: %q", got)
+		}
+	}
+}
+
+func TestPasswordState(t *testing.T) {
+	v, err := scram.New("right", 4096, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	right := spec.NewSecret("right", spec.LiteralRef)
+	wrong := spec.NewSecret("wrong", spec.LiteralRef)
+	for _, tc := range []struct {
+		stored string
+		want   spec.Secret
+		state  state.PasswordState
+	}{
+		{"", right, state.PasswordNone},
+		{"", spec.Secret{}, state.PasswordNone},
+		{v.String(), right, state.PasswordMatches},
+		{v.String(), wrong, state.PasswordDiffers},
+		{v.String(), spec.Secret{}, state.PasswordUnknown},
+		{"md5" + strings.Repeat("0", 32), right, state.PasswordMD5},
+		{"SCRAM-SHA-256$garbage", right, state.PasswordDiffers},
+	} {
+		if got := passwordState(tc.stored, tc.want); got != tc.state {
+			t.Errorf("passwordState(%.20q, %v set=%v) = %s, want %s", tc.stored, tc.want, tc.want.IsSet(), got, tc.state)
+		}
+	}
+}
+
+func TestParseProbe(t *testing.T) {
+	k := "0123abcd"
+	out := "\n--" + k + " machine-id\nabc\n\n--" + k + " rc 0\n" +
+		"\n--" + k + " file 0\nbinary\x00\n--other x\n\n--" + k + " rc 0\n" +
+		"\n--" + k + " stat 1\nstat: cannot statx '/x': No such file or directory\n--" + k + " rc 1\n"
+	r, err := parseProbe([]byte(out), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.text("machine-id"); got != "abc" {
+		t.Errorf("machine-id %q", got)
+	}
+	if got := string(r["file 0"].out); got != "binary\x00\n--other x\n" {
+		t.Errorf("file 0: %q", got)
+	}
+	if !errors.Is(statError(r.failure("stat 1")), fs.ErrNotExist) {
+		t.Errorf("stat 1 failure %q is not ErrNotExist", r.failure("stat 1"))
+	}
+	for _, bad := range []string{"", "garbage", "\n--" + k + " a\nx", "\n--" + k + " a\nx\n--" + k + " rc x\n"} {
+		if _, err := parseProbe([]byte(bad), k); err == nil {
+			t.Errorf("parseProbe(%q): no error", bad)
+		}
+	}
+}
+
+func TestParseControlData(t *testing.T) {
+	out := `pg_control version number:            1300
+Catalog version number:               202209061
+Database system identifier:           7312345678901234567
+Database cluster state:               shut down in recovery
+pg_control last modified:             Tue 01 Jan 2026 00:00:00 UTC
+Latest checkpoint's TimeLineID:       3
+Latest checkpoint's PrevTimeLineID:   2
+`
+	var d state.DataDir
+	parseControlData(&d, out)
+	if d.SystemIdentifier != "7312345678901234567" || d.Timeline != 3 || d.ClusterState != "shut down in recovery" {
+		t.Errorf("parsed %+v", d)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: &net.AddrError{Err: "x"}}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("connect: %w", refused), true},
+		{fmt.Errorf("connect: %w", syscall.ECONNREFUSED), true},
+		{fmt.Errorf("connect: %w", syscall.EHOSTUNREACH), true},
+		{fmt.Errorf("connect: %w", context.DeadlineExceeded), true},
+		{&net.DNSError{Err: "no such host", Name: "db1"}, true},
+		{fmt.Errorf("connect: %w", &host.HostKeyError{}), false},
+		{errors.New("ssh: unable to authenticate"), false},
+		{fmt.Errorf("x: %w", context.Canceled), false},
+	} {
+		if got := Unreachable(tc.err); got != tc.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestServerDown(t *testing.T) {
+	dial := func(err error) error {
+		return &host.OpError{Op: "dial", Path: "unix /x/.s.PGSQL.5432", Host: "local", Err: err}
+	}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}, true},
+		{&pgconn.PgError{Code: "28P01", Message: "password authentication failed"}, false},
+		{&pgconn.PgError{Code: "28000", Message: "no pg_hba.conf entry"}, false},
+		{&pgconn.PgError{Code: "53300", Message: "too many clients"}, false},
+		{dial(syscall.ENOENT), true},
+		{dial(syscall.ECONNREFUSED), true},
+		{dial(syscall.EACCES), false},
+		{dial(&ssh.OpenChannelError{Reason: ssh.ConnectionFailed}), true},
+		{dial(&ssh.OpenChannelError{Reason: ssh.Prohibited}), false},
+		{dial(fmt.Errorf("%w: EOF", host.ErrConnLost)), false},
+		{fmt.Errorf("timeout: %w", context.DeadlineExceeded), true},
+		{errors.New("tls: handshake failure"), false},
+	} {
+		if got := serverDown(tc.err); got != tc.want {
+			t.Errorf("serverDown(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// mapReader serves files from memory.
+type mapReader map[string]string
+
+func (m mapReader) ReadFile(p string) ([]byte, error) {
+	if s, ok := m[p]; ok {
+		return []byte(s), nil
+	}
+	return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+}
+
+func (m mapReader) ReadDir(p string) ([]string, error) {
+	return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
+}
+
+func loadConfText(t *testing.T, text string) *confparse.Config {
+	t.Helper()
+	cfg, err := confparse.Load(mapReader{"/etc/pg/postgresql.conf": text}, "/etc/pg/postgresql.conf", "/srv/pg1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
