@@ -36,6 +36,10 @@ type BasebackupOptions struct {
 	Stamp string
 	// Progress, when set, receives pg_basebackup's progress reports.
 	Progress func(Progress)
+	// Command, when set, is the pg_basebackup argv the plan shows; it is
+	// run as it is (after checks: it writes the data directory, asks for
+	// progress, holds no password). Otherwise Basebackup builds it.
+	Command []string
 }
 
 // Progress is one progress report of pg_basebackup -P.
@@ -112,8 +116,14 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 	} else if up {
 		return fail(fmt.Errorf("%s/postmaster.pid exists: the server must be stopped first", dataDir))
 	}
-	if _, err := n.Transport.Stat(ctx, opts.Passfile); err != nil {
-		return fail(fmt.Errorf("passfile: %w", err))
+	if opts.Passfile != "" {
+		if _, err := n.Transport.Stat(ctx, opts.Passfile); err != nil {
+			return fail(fmt.Errorf("passfile: %w", err))
+		}
+	}
+	argv, err := basebackupArgv(s.BinDir, dataDir, n.Name(), opts)
+	if err != nil {
+		return fail(err)
 	}
 
 	// What is there now.
@@ -160,17 +170,6 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 		return fail(err)
 	}
 
-	conninfo := fmt.Sprintf("host=%s port=%d user=%s passfile=%s application_name=%s",
-		connQuote(opts.PrimaryHost), opts.PrimaryPort, connQuote(opts.User), connQuote(opts.Passfile), connQuote(n.Name()))
-	checkpoint := opts.Checkpoint
-	if checkpoint == "" {
-		checkpoint = "fast"
-	}
-	argv := []string{path.Join(s.BinDir, "pg_basebackup"), "-d", conninfo, "-D", dataDir,
-		"-Fp", "-Xs", "-R", "-P", "--checkpoint=" + checkpoint}
-	if opts.Slot != "" {
-		argv = append(argv, "-S", opts.Slot)
-	}
 	pw := &progressWriter{report: opts.Progress}
 	res, err := n.Transport.Run(ctx, host.Cmd{Argv: argv, As: s.OSUser, Stderr: pw})
 	pw.flush()
@@ -181,7 +180,8 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 		return r, nil
 	}
 	be := &BasebackupError{Node: n.Name(), Err: err, Stderr: pw.messages(), Result: r}
-	if ee := (*host.ExitError)(nil); errors.As(err, &ee) {
+	var ee *host.ExitError
+	if errors.As(err, &ee) {
 		status := fmt.Sprintf("exit status %d", ee.ExitCode)
 		if ee.Signal != "" {
 			status = "killed by signal " + ee.Signal
@@ -203,6 +203,54 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 		be.Note = fmt.Sprintf("the partial new data directory is left at %s: %v", dataDir, err)
 	}
 	return be.Result, be
+}
+
+// basebackupArgv is the pg_basebackup command: the plan's, checked, or
+//
+//	pg_basebackup -d "host=… port=… user=… application_name=<node> passfile=…"
+//	  -D <data_dir> -Fp -Xs -R -P [-S <slot>] --checkpoint=fast|spread
+func basebackupArgv(binDir, dataDir, node string, opts BasebackupOptions) ([]string, error) {
+	if len(opts.Command) > 0 {
+		argv := append([]string(nil), opts.Command...)
+		if path.Base(argv[0]) != "pg_basebackup" {
+			return nil, fmt.Errorf("the plan's command %q is not pg_basebackup", argv[0])
+		}
+		target, progress := "", false
+		for i, a := range argv {
+			if strings.Contains(strings.ToLower(a), "password=") {
+				return nil, fmt.Errorf("the plan's pg_basebackup command holds a password; refusing to put it on a command line")
+			}
+			switch {
+			case (a == "-D" || a == "--pgdata") && i+1 < len(argv):
+				target = argv[i+1]
+			case strings.HasPrefix(a, "--pgdata="):
+				target = strings.TrimPrefix(a, "--pgdata=")
+			case a == "-P" || a == "--progress":
+				progress = true
+			}
+		}
+		if path.Clean(target) != dataDir {
+			return nil, fmt.Errorf("the plan's pg_basebackup command writes %q, not the data directory %s", target, dataDir)
+		}
+		if !progress {
+			argv = append(argv, "-P")
+		}
+		return argv, nil
+	}
+	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s",
+		connQuote(opts.PrimaryHost), opts.PrimaryPort, connQuote(opts.User), connQuote(node))
+	if opts.Passfile != "" {
+		conninfo += " passfile=" + connQuote(opts.Passfile)
+	}
+	checkpoint := opts.Checkpoint
+	if checkpoint == "" {
+		checkpoint = "fast"
+	}
+	argv := []string{path.Join(binDir, "pg_basebackup"), "-d", conninfo, "-D", dataDir, "-Fp", "-Xs", "-R", "-P"}
+	if opts.Slot != "" {
+		argv = append(argv, "-S", opts.Slot)
+	}
+	return append(argv, "--checkpoint="+checkpoint), nil
 }
 
 // connQuote quotes a libpq conninfo value when it needs it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pgrepl/pgrepl/apply/applytest"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/verify"
@@ -123,7 +124,7 @@ func TestBasebackup(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			killErr = killBasebackupHalfway(other.DataDir, time.Minute)
+			killErr = applytest.KillBasebackupHalfway(other.DataDir, time.Minute)
 		}()
 		r, err := Basebackup(ctx, s, opts("20261125T000003Z"))
 		wg.Wait()

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/spec"
 )
 
 // LockPath is where the lock of cluster lives on the primary's host: beside
@@ -238,4 +239,54 @@ func whoAmI() string {
 		machine = "unknown"
 	}
 	return name + "@" + machine
+}
+
+// Locks are the locks of the clusters an apply changes.
+type Locks struct {
+	held []*Held
+}
+
+// LockClusters takes the lock of each named cluster of sp (in order) on its
+// primary's host, as the primary's OS user. When one is refused, those
+// taken are released again.
+func LockClusters(ctx context.Context, sp *spec.Spec, clusters []string, transport func(context.Context, *spec.Node) (host.Transport, error), opts LockOptions) (*Locks, error) {
+	l := &Locks{}
+	for _, name := range clusters {
+		var c *spec.Cluster
+		for _, sc := range sp.Clusters {
+			if sc.Name == name {
+				c = sc
+			}
+		}
+		if c == nil || c.Primary == nil {
+			_ = l.Release(ctx)
+			return nil, fmt.Errorf("lock cluster %s: the spec has no such cluster with a primary", name)
+		}
+		p := c.Primary
+		tr, err := transport(ctx, p)
+		if err != nil {
+			_ = l.Release(ctx)
+			return nil, fmt.Errorf("lock cluster %s on its primary %s: %w", name, p.Name, err)
+		}
+		h, err := Lock(ctx, tr, p.OSUser, name, LockPath(p.DataDir, name), opts)
+		if err != nil {
+			_ = l.Release(ctx)
+			return nil, err
+		}
+		l.held = append(l.held, h)
+	}
+	return l, nil
+}
+
+// Release releases every lock, the last taken first.
+func (l *Locks) Release(ctx context.Context) error {
+	if l == nil {
+		return nil
+	}
+	var errs []error
+	for i := len(l.held) - 1; i >= 0; i-- {
+		errs = append(errs, l.held[i].Release(ctx))
+	}
+	l.held = nil
+	return errors.Join(errs...)
 }

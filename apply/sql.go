@@ -88,7 +88,7 @@ func Reload(ctx context.Context, conn *pgx.Conn, node string, want map[string]st
 	var pending []string
 	for {
 		var err error
-		pending, err = reloadPending(ctx, conn, want)
+		pending, err = settingsPending(ctx, conn, want, false)
 		if err != nil {
 			return fmt.Errorf("%s: after reload: %w", node, err)
 		}
@@ -163,9 +163,23 @@ func fileSettingErrors(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 	return bad, rows.Err()
 }
 
-// reloadPending lists the settings of want, changeable by a reload, that
-// pg_settings does not show yet as wanted ("name = setting, want value").
-func reloadPending(ctx context.Context, conn *pgx.Conn, want map[string]string) ([]string, error) {
+// confirmSettings checks, after a restart, that pg_settings shows every
+// value of want.
+func confirmSettings(ctx context.Context, conn *pgx.Conn, node string, want map[string]string) error {
+	pending, err := settingsPending(ctx, conn, want, true)
+	if err != nil {
+		return fmt.Errorf("%s: after restart: %w", node, err)
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("%s: after restart, the server does not run with %s", node, strings.Join(pending, ", "))
+	}
+	return nil
+}
+
+// settingsPending lists the settings of want that pg_settings does not show
+// as wanted ("name = setting (want value)"); those that need a restart
+// count only when restarted is true.
+func settingsPending(ctx context.Context, conn *pgx.Conn, want map[string]string, restarted bool) ([]string, error) {
 	if len(want) == 0 {
 		return nil, nil
 	}
@@ -192,7 +206,7 @@ func reloadPending(ctx context.Context, conn *pgx.Conn, want map[string]string) 
 	}
 	var pending []string
 	for _, r := range got {
-		if catalog.Context(r.context).NeedsRestart() {
+		if catalog.Context(r.context).NeedsRestart() && !restarted {
 			continue
 		}
 		w := want[r.name]

@@ -1,0 +1,370 @@
+// Package e2e tests pgrepl end to end: real PostgreSQL 15 servers on
+// loopback addresses, a real sshd for the SSH transport, and the pgrepl
+// command line (cli.Main, the code path of bin/pgrepl) driving them.
+//
+// One machine plays several hosts, so two facts of DESIGN §7 shape every
+// spec here: a standby's connection to 127.0.0.2 comes from 127.0.0.1, so
+// standbys say source_address = "127.0.0.1" (rather than adding local routes
+// as root, which would change the machine for every test running beside);
+// and pg_basebackup copies the primary's postgresql.conf, so each node's own
+// listen_addresses and unix_socket_directories come from its settings.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/cli"
+	"github.com/pgrepl/pgrepl/internal/pgtest"
+	"github.com/pgrepl/pgrepl/internal/sshtest"
+	"github.com/pgrepl/pgrepl/observe"
+	"github.com/pgrepl/pgrepl/plan"
+	"github.com/pgrepl/pgrepl/spec"
+	"github.com/pgrepl/pgrepl/state"
+	"github.com/pgrepl/pgrepl/verify"
+)
+
+// pair is a primary and a stand-alone server that the spec makes its
+// standby, with the spec that says so.
+type pair struct {
+	t        *testing.T
+	dir      string // holds the spec and the password file
+	spec     string
+	password string
+	primary  *pgtest.Server
+	standby  *pgtest.Server
+	// standbyID is the system identifier of the cluster that was in the
+	// standby's data directory before pgrepl came.
+	standbyID string
+	// ssh, when set, reaches both nodes over SSH (one sshd per host).
+	ssh map[string]*sshtest.Server
+	// primarySettings are extra settings of the primary in the spec.
+	primarySettings map[string]string
+}
+
+// newPair starts two unrelated servers: pg1 on 127.0.0.2 with some data,
+// and pg2 on 127.0.0.3 (stopped when stopStandby: it held another cluster's
+// data, which must survive).
+func newPair(t *testing.T, password string) *pair {
+	t.Helper()
+	p := &pair{t: t, dir: t.TempDir(), password: password}
+	p.primary = pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
+	p.primary.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
+	p.standby = pgtest.Start(t, pgtest.Options{Host: "127.0.0.3"})
+	p.standby.Exec(t, "CREATE TABLE precious (x text); INSERT INTO precious VALUES ('the old cluster''s data')")
+	p.standbyID = systemID(t, p.standby.DataDir)
+	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.spec = filepath.Join(p.dir, "pgrepl.hcl")
+	p.writeSpec()
+	return p
+}
+
+// writeSpec writes the pair's spec.
+func (p *pair) writeSpec() {
+	p.t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, `cluster "demo" {
+  postgres_version = 15
+
+  replication {
+    user     = "replicator"
+    password = file("replication.pw")
+  }
+
+  defaults {
+    os_user = %q
+    control = "pg_ctl"
+    bin_dir = %q
+  }
+`, pgtest.OSUser(), pgtest.BinDir())
+	node := func(kind, name string, s *pgtest.Server, extra map[string]string) {
+		fmt.Fprintf(&b, "\n  %s %q {\n    host      = %q\n    port      = %d\n    data_dir  = %q\n    admin_dsn = %q\n",
+			kind, name, s.Host, s.Port, s.DataDir, fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres", s.SocketDir, s.Port))
+		if kind == "standby" {
+			b.WriteString("    source_address = \"127.0.0.1\"\n")
+		}
+		if srv := p.ssh[s.Host]; srv != nil {
+			fmt.Fprintf(&b, "    ssh {\n      user             = \"root\"\n      port             = %d\n      identity_file    = %q\n      known_hosts_file = %q\n    }\n",
+				srv.Port, srv.ClientKeyFile, srv.KnownHostsFile)
+		}
+		fmt.Fprintf(&b, "    settings = {\n      listen_addresses        = %q\n      unix_socket_directories = %q\n", s.Host, s.SocketDir)
+		for _, k := range sortedKeys(extra) {
+			fmt.Fprintf(&b, "      %s = %q\n", k, extra[k])
+		}
+		b.WriteString("    }\n  }\n")
+	}
+	node("primary", "pg1", p.primary, p.primarySettings)
+	node("standby", "pg2", p.standby, nil)
+	b.WriteString("}\n")
+	if err := os.WriteFile(p.spec, []byte(b.String()), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := range keys {
+		for j := i + 1; j < len(keys); j++ {
+			if keys[j] < keys[i] {
+				keys[i], keys[j] = keys[j], keys[i]
+			}
+		}
+	}
+	return keys
+}
+
+// run is one pgrepl command's outcome.
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r run) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// pgrepl runs the command line with the pair's spec (unless args name a
+// saved plan) and no terminal.
+func (p *pair) pgrepl(args ...string) run {
+	p.t.Helper()
+	return pgreplIn(p.t, nil, append([]string{"--spec", p.spec}, args...)...)
+}
+
+// pgreplIn runs the command line with stdin.
+func pgreplIn(t *testing.T, stdin io.Reader, args ...string) run {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errOut bytes.Buffer
+	code := cli.Main(args, stdin, &out, &errOut)
+	r := run{code: code, stdout: out.String(), stderr: errOut.String()}
+	t.Logf("pgrepl %s: exit %d", strings.Join(args, " "), code)
+	return r
+}
+
+// loadSpec loads the pair's spec as pgrepl does.
+func (p *pair) loadSpec() *spec.Spec {
+	p.t.Helper()
+	sp, diags := spec.Load(p.spec, spec.Options{})
+	if diags.HasErrors() {
+		p.t.Fatalf("spec: %v", diags)
+	}
+	return sp
+}
+
+// observePlan observes the hosts and plans, as "pgrepl plan" does.
+func (p *pair) observePlan() (*spec.Spec, *state.State, *plan.Plan) {
+	p.t.Helper()
+	sp := p.loadSpec()
+	pool := host.NewPool()
+	defer pool.Close()
+	st, err := observe.Observe(testCtx(p.t), sp, pool, observe.Options{})
+	if err != nil {
+		p.t.Fatalf("observe: %v", err)
+	}
+	pl, err := plan.Make(sp, st, plan.Options{})
+	if err != nil {
+		p.t.Fatalf("plan: %v", err)
+	}
+	return sp, st, pl
+}
+
+// savePlan writes a saved plan, as "pgrepl plan --out" does.
+func (p *pair) savePlan(file string) *plan.Plan {
+	p.t.Helper()
+	sp, st, pl := p.observePlan()
+	saved, err := plan.NewSaved(sp, st, plan.Options{}, pl, "test")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := saved.Write(&buf); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	return pl
+}
+
+// requireNoChanges fails unless a fresh plan is empty.
+func (p *pair) requireNoChanges() {
+	p.t.Helper()
+	if _, _, pl := p.observePlan(); !pl.Empty() {
+		var b strings.Builder
+		for _, c := range pl.Changes {
+			fmt.Fprintf(&b, "\n  %s %s %s: %s", c.Node, c.Action, c.Path, c.Reason)
+		}
+		p.t.Fatalf("the plan after apply has changes:%s", b.String())
+	}
+}
+
+// verifyGreen runs the runbook's checks (the verify package, as "pgrepl
+// status" does) and fails on any red one.
+func (p *pair) verifyGreen() {
+	p.t.Helper()
+	connect := func(s *pgtest.Server) verify.Connect {
+		return func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, s.DSN("postgres")) }
+	}
+	rep, err := verify.Run(testCtx(p.t), verify.Target{Cluster: "demo",
+		Primary:  verify.Node{Name: "pg1", Connect: connect(p.primary)},
+		Standbys: []verify.Node{{Name: "pg2", Connect: connect(p.standby)}},
+	}, verify.Options{Timeout: 30 * time.Second, WriteProbe: true})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !rep.OK {
+		p.t.Fatalf("verify: %+v", rep.Standbys)
+	}
+}
+
+// runbookChecks are the runbook's checks done with psql, independently of
+// pgrepl.
+func (p *pair) runbookChecks() {
+	t := p.t
+	t.Helper()
+	if got := p.primary.Psql(t, "SELECT application_name, state FROM pg_stat_replication"); got != "pg2|streaming" {
+		t.Errorf("pg_stat_replication on the primary: %q, want pg2|streaming", got)
+	}
+	if got := p.primary.Psql(t, "SELECT slot_name, active FROM pg_replication_slots"); got != "pg2|t" {
+		t.Errorf("pg_replication_slots on the primary: %q", got)
+	}
+	if got := p.standby.Psql(t, "SELECT pg_is_in_recovery()"); got != "t" {
+		t.Errorf("pg_is_in_recovery() on the standby: %q", got)
+	}
+	if got := p.standby.Psql(t, "SELECT count(*) FROM orders"); got != "1000" {
+		t.Errorf("orders on the standby: %q", got)
+	}
+	out, err := pgtest.RunErr(filepath.Join(pgtest.BinDir(), "psql"), "-XAtq", "-d", p.standby.DSN("postgres"), "-c", "CREATE TABLE nope (x int)")
+	if err == nil || !strings.Contains(out, "read-only transaction") {
+		t.Errorf("a write on the standby: %v %q, want refused as read-only", err, out)
+	}
+	p.primary.Exec(t, "INSERT INTO orders VALUES (1001, 'after apply')")
+	deadline := time.Now().Add(30 * time.Second)
+	for p.standby.Psql(t, "SELECT count(*) FROM orders WHERE id = 1001") != "1" {
+		if time.Now().After(deadline) {
+			t.Fatal("a row written on the primary did not reach the standby")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := p.standby.Psql(t, "SELECT status FROM pg_stat_wal_receiver"); got != "streaming" {
+		t.Errorf("pg_stat_wal_receiver on the standby: %q", got)
+	}
+}
+
+// movedAside lists the standby's data directories moved aside.
+func (p *pair) movedAside() []string {
+	p.t.Helper()
+	m, err := filepath.Glob(p.standby.DataDir + ".pgrepl-*")
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return m
+}
+
+// requireOldClusterIntact checks that the cluster that was in the standby's
+// data directory is intact in the first directory moved aside.
+func (p *pair) requireOldClusterIntact() {
+	t := p.t
+	t.Helper()
+	var dirs []string
+	for _, d := range p.movedAside() {
+		if !strings.HasSuffix(d, "-failed") {
+			dirs = append(dirs, d)
+		}
+	}
+	if len(dirs) != 1 {
+		t.Fatalf("moved-aside data directories %q, want exactly one (the old cluster's)", dirs)
+	}
+	if got := systemID(t, dirs[0]); got != p.standbyID {
+		t.Fatalf("%s has system identifier %s, want the old cluster's %s", dirs[0], got, p.standbyID)
+	}
+	// Start a copy of it to read the row: the directory itself stays as it is.
+	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), dirs[0])
+	if !strings.Contains(out, "Database cluster state:               shut down") {
+		t.Errorf("the old cluster was not shut down cleanly before it was moved:\n%s", out)
+	}
+}
+
+func systemID(t *testing.T, dir string) string {
+	t.Helper()
+	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), dir)
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Database system identifier:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no system identifier in pg_controldata %s", dir)
+	return ""
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// snapshot lists every file under dirs with its content's hash, to show
+// that a refused apply touched nothing.
+func snapshot(t *testing.T, dirs ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, d := range dirs {
+		err := filepath.Walk(d, func(path string, fi os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			if fi.IsDir() {
+				out[path] = "dir " + fi.Mode().String()
+				return nil
+			}
+			// Files the running server changes on its own.
+			rel, _ := filepath.Rel(d, path)
+			for _, skip := range []string{"pg_stat_tmp", "pg_wal", "base", "global", "pg_xact", "pg_subtrans", "pg_multixact", "pg_logical", "pg_replslot", "pg_stat", "postmaster.pid", "pg_notify", "server.log"} {
+				if strings.HasPrefix(rel, skip) || strings.Contains(rel, "/"+skip) {
+					return nil
+				}
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			out[path] = state.Hash(b) + " " + fi.Mode().String()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func requireSameSnapshot(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s changed (%q → %q)", k, v, after[k])
+		}
+	}
+	for k := range after {
+		if _, ok := before[k]; !ok {
+			t.Errorf("%s appeared", k)
+		}
+	}
+}
