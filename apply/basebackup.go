@@ -79,7 +79,7 @@ func (e *BasebackupError) Error() string {
 		fmt.Fprintf(&b, "\nthe previous data directory is intact at %s", e.Result.MovedAside)
 	}
 	if e.Result.FailedDir != "" {
-		fmt.Fprintf(&b, "\nthe partial new one was moved to %s", e.Result.FailedDir)
+		fmt.Fprintf(&b, "\nthe partial copy was moved to %s", e.Result.FailedDir)
 	}
 	if e.Note != "" {
 		fmt.Fprintf(&b, "\n%s", e.Note)

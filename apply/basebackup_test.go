@@ -136,7 +136,7 @@ func TestBasebackup(t *testing.T) {
 			t.Fatalf("Basebackup killed: %v", err)
 		}
 		failed := other.DataDir + ".pgrepl-20261125T000003Z-failed"
-		if r.FailedDir != failed || !strings.Contains(err.Error(), "the partial new one was moved to "+failed) {
+		if r.FailedDir != failed || !strings.Contains(err.Error(), "the partial copy was moved to "+failed) {
 			t.Fatalf("partial directory at %q, want %q; message:\n%v", r.FailedDir, failed, err)
 		}
 		if _, err := os.Stat(filepath.Join(failed, "base")); err != nil {

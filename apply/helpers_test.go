@@ -94,4 +94,3 @@ func fileOwner(t *testing.T, fi os.FileInfo) string {
 	}
 	return u.Username
 }
-

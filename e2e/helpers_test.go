@@ -279,26 +279,49 @@ func (p *pair) movedAside() []string {
 }
 
 // requireOldClusterIntact checks that the cluster that was in the standby's
-// data directory is intact in the first directory moved aside.
+// data directory is intact in a directory moved aside (a failed rebuild may
+// have moved others aside too: partial copies).
 func (p *pair) requireOldClusterIntact() {
 	t := p.t
 	t.Helper()
-	var dirs []string
+	found := ""
 	for _, d := range p.movedAside() {
-		if !strings.HasSuffix(d, "-failed") {
-			dirs = append(dirs, d)
+		if _, err := os.Stat(filepath.Join(d, "global", "pg_control")); err != nil {
+			continue
+		}
+		if systemID(t, d) == p.standbyID {
+			if found != "" {
+				t.Fatalf("the old cluster is in both %s and %s", found, d)
+			}
+			found = d
 		}
 	}
-	if len(dirs) != 1 {
-		t.Fatalf("moved-aside data directories %q, want exactly one (the old cluster's)", dirs)
+	if found == "" {
+		t.Fatalf("the old cluster (system identifier %s) is in none of the moved-aside directories %q", p.standbyID, p.movedAside())
 	}
-	if got := systemID(t, dirs[0]); got != p.standbyID {
-		t.Fatalf("%s has system identifier %s, want the old cluster's %s", dirs[0], got, p.standbyID)
-	}
-	// Start a copy of it to read the row: the directory itself stays as it is.
-	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), dirs[0])
-	if !strings.Contains(out, "Database cluster state:               shut down") {
+	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), found)
+	if !strings.Contains(out, "Database cluster state:               shut down\n") {
 		t.Errorf("the old cluster was not shut down cleanly before it was moved:\n%s", out)
+	}
+	// Its data is there: start a copy of it (the directory itself stays as
+	// it is) and read the row it held.
+	tmp, err := os.MkdirTemp("", "e2e-old-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	pgtest.MkdirAll(t, tmp, 0o755)
+	cp := filepath.Join(tmp, "data")
+	pgtest.Run(t, "cp", "-a", found, cp)
+	pgtest.Run(t, "rm", "-f", filepath.Join(cp, "postmaster.pid"))
+	port := pgtest.FreePort(t, "127.0.0.1")
+	pgctl := filepath.Join(pgtest.BinDir(), "pg_ctl")
+	pgtest.Run(t, pgctl, "-D", cp, "-l", filepath.Join(tmp, "log"), "-w", "-o",
+		fmt.Sprintf("-c port=%d -c listen_addresses='' -c unix_socket_directories=%s", port, tmp), "start")
+	defer pgtest.Run(t, pgctl, "-D", cp, "-m", "immediate", "-w", "stop")
+	out = pgtest.Run(t, filepath.Join(pgtest.BinDir(), "psql"), "-XAtq", "-h", tmp, "-p", fmt.Sprint(port), "-U", "postgres", "-d", "postgres", "-c", "SELECT x FROM precious")
+	if strings.TrimSpace(out) != "the old cluster's data" {
+		t.Errorf("the old cluster's table holds %q", out)
 	}
 }
 
@@ -333,6 +356,9 @@ func snapshot(t *testing.T, dirs ...string) map[string]string {
 			if fi.IsDir() {
 				out[path] = "dir " + fi.Mode().String()
 				return nil
+			}
+			if !fi.Mode().IsRegular() {
+				return nil // sockets
 			}
 			// Files the running server changes on its own.
 			rel, _ := filepath.Rel(d, path)
