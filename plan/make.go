@@ -383,12 +383,7 @@ func (cp *clusterPlanner) checkVersions(sn *spec.Node, st *state.Node, keptDataD
 // loadFiles reads a node's config files from its vfs.
 func (cp *clusterPlanner) loadFiles(n *node) bool {
 	if n.fs == nil {
-		fs, err := observedVFS(n.st)
-		if err != nil {
-			cp.problem(n.sn, "%v", err)
-			return false
-		}
-		n.fs = fs
+		n.fs = observedVFS(n.st)
 	}
 	n.configFile = n.st.ConfigFile
 	if n.configFile == "" || n.rebuild {
@@ -409,6 +404,16 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 		cp.problem(n.sn, "%s does not exist (or was not observed); a server cannot start without it.", n.hbaFile)
 		return false
 	}
+	if n.sn.Role == spec.Primary {
+		return cp.parseHBA(n)
+	}
+	return true
+}
+
+// parseHBA parses a node's pg_hba.conf: the primary's always, a standby's
+// only when pgrepl has something to do in it (see hbaChanges).
+func (cp *clusterPlanner) parseHBA(n *node) bool {
+	hf := n.fs.get(n.hbaFile)
 	hba, err := confparse.ParseHBA(n.hbaFile, hf.content, confparse.HBAOptions{Version: n.version, Reader: n.fs, SSL: cp.sslOn(n)})
 	if err != nil {
 		cp.problem(n.sn, "PostgreSQL would refuse %s; fix it first: %v", n.hbaFile, err)

@@ -470,7 +470,9 @@ func (cp *clusterPlanner) confFileChanges(n *node, settings []SettingChange) []C
 				reasons = append(reasons, settingSummary(s))
 			}
 		}
-		ch := cp.fileChange(n, vf, append([]byte(nil), f.Bytes()...), strings.Join(reasons, "; "))
+		// Kept without a copy: confparse gives every edit new bytes and
+		// never changes returned ones (nor does the planner).
+		ch := cp.fileChange(n, vf, f.Bytes(), strings.Join(reasons, "; "))
 		ch.Settings = mine
 		out = append(out, ch)
 	}
@@ -493,18 +495,21 @@ func settingSummary(s SettingChange) string {
 func (cp *clusterPlanner) fileChange(n *node, f *vfile, content []byte, reason string) Change {
 	ch := cp.newChange(n.sn, EditFile, reason)
 	ch.Path = f.path
-	oldName, old := f.path, ""
+	oldName, old := f.path, []byte(nil)
 	if f.exists {
-		old = string(f.content)
+		old = f.content
 	} else {
 		oldName = "/dev/null"
 	}
-	redact := redactConfLine
-	ch.Diff = unifiedDiff(oldName, f.path, old, string(content), redact)
+	ch.Diff = unifiedDiff(oldName, f.path, old, content, redactConfLine)
 	ch.File = &FileEdit{Kind: fileKind(f), Create: !f.exists, NewSHA256: state.Hash(content),
 		Owner: f.owner, Group: f.group, Mode: f.mode, AfterBasebackup: f.copiedFrom != "" || f.afterBasebackup}
 	if !ch.File.AfterBasebackup && f.exists {
-		ch.File.OldSHA256 = f.sha
+		sha, err := f.oldSHA()
+		if err != nil {
+			cp.problem(n.sn, "%v", err)
+		}
+		ch.File.OldSHA256 = sha
 	}
 	if !f.exists && ch.File.Owner == "" {
 		ch.File.Owner, ch.File.Mode = n.sn.OSUser, "0600"

@@ -18,7 +18,8 @@ type vfile struct {
 	exists  bool
 	content []byte
 	// sha is the sha256 of the content the plan's edits start from, as
-	// observed; empty for a file the plan writes first (a copy).
+	// observed (computed when the observer left it out, checked when an
+	// edit needs it: see oldSHA).
 	sha                string
 	owner, group, mode string
 	// copiedFrom is the primary's file that pg_basebackup copies here;
@@ -38,23 +39,22 @@ type vfs struct {
 func newVFS() *vfs { return &vfs{files: map[string]*vfile{}} }
 
 // observedVFS holds a node's observed files.
-func observedVFS(n *state.Node) (*vfs, error) {
+func observedVFS(n *state.Node) *vfs {
 	v := newVFS()
 	for _, f := range n.Files {
 		if f == nil {
 			continue
 		}
+		// The content is shared with the State, read only: an edit
+		// replaces a vfile's content, never changes it in place.
 		vf := &vfile{path: f.Path, role: f.Role, exists: f.Exists, owner: f.Owner, group: f.Group, mode: f.Mode}
 		if f.Exists {
-			vf.content = append([]byte(nil), f.Content...)
-			vf.sha = state.Hash(f.Content)
-			if f.SHA256 != "" && f.SHA256 != vf.sha {
-				return nil, fmt.Errorf("the observed %s has sha256 %s, but its content hashes to %s; observe again", f.Path, f.SHA256, vf.sha)
-			}
+			vf.content = f.Content
+			vf.sha = f.SHA256
 		}
 		v.put(vf)
 	}
-	return v, nil
+	return v
 }
 
 func (v *vfs) put(f *vfile) {
@@ -66,13 +66,25 @@ func (v *vfs) put(f *vfile) {
 
 func (v *vfs) get(p string) *vfile { return v.files[p] }
 
-// ReadFile implements confparse.Reader and confparse.HBAReader.
+// ReadFile implements confparse.Reader. It returns the content itself, not
+// a copy: confparse copies what it parses (ParseConf clones its input,
+// ParseHBA splits it into strings).
 func (v *vfs) ReadFile(p string) ([]byte, error) {
 	f := v.files[path.Clean(p)]
 	if f == nil || !f.exists {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
-	return append([]byte(nil), f.content...), nil
+	return f.content, nil
+}
+
+// oldSHA returns the sha256 of f's content, which an edit of f starts
+// from: the observed hash, checked against the content.
+func (f *vfile) oldSHA() (string, error) {
+	h := state.Hash(f.content)
+	if f.sha != "" && f.sha != h {
+		return "", fmt.Errorf("the observed %s has sha256 %s, but its content hashes to %s; observe again", f.path, f.sha, h)
+	}
+	return h, nil
 }
 
 // ReadDir implements confparse.Reader and confparse.HBAReader: the names of

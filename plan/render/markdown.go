@@ -186,18 +186,23 @@ func tableReason(c *plan.Change) string {
 	return c.Reason
 }
 
+var (
+	mdTextEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`)
+	mdCodeEscaper = strings.NewReplacer("|", `\|`, "`", "'", "\n", " ")
+	htmlEscaper   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+)
+
 // mdText escapes text for a markdown table cell or list item.
 func mdText(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`)
-	return r.Replace(s)
+	return mdTextEscaper.Replace(s)
 }
 
 // mdCode makes s safe inside a `code span` of a table: no pipe, no
 // backtick, no line break.
 func mdCode(s string) string {
-	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s)
+	return mdCodeEscaper.Replace(s)
 }
 
 func htmlText(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return htmlEscaper.Replace(s)
 }
