@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgrepl/pgrepl/catalog"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
@@ -81,6 +82,8 @@ func BenchmarkPlan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	padSettings(fresh)
+	padSettings(converged)
 	if q, err := plan.Make(sp, converged, plan.Options{}); err != nil || !q.Empty() {
 		b.Fatalf("the converged cluster plans changes: %v", err)
 	}
@@ -96,6 +99,22 @@ func BenchmarkPlan(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// padSettings gives each running server as many pg_settings rows as a
+// real one has (about 350; the snapshots carry only those the planner
+// reads), with names of their own so that they change nothing.
+func padSettings(st *state.State) {
+	for _, c := range st.Clusters {
+		for _, n := range c.Nodes {
+			if !n.Server.Up {
+				continue
+			}
+			for i := len(n.Server.Settings); i < len(catalog.Names(15)); i++ {
+				n.Server.Settings = append(n.Server.Settings, state.Setting{Name: fmt.Sprintf("zz_pad.p%03d", i), Setting: "x", Context: "user", VarType: "string", Source: "default"})
+			}
+		}
 	}
 }
 

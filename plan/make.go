@@ -156,6 +156,8 @@ type node struct {
 	// values from then on; reloaded: the same for these parameters.
 	restarted bool
 	reloaded  map[string]bool
+
+	rows map[string]*state.Setting // pg_settings by lower-case name
 }
 
 // liveSetting returns the pg_settings row for name while the server runs
@@ -164,7 +166,7 @@ func (n *node) liveSetting(name string) *state.Setting {
 	if !n.up || n.restarted || n.reloaded[name] {
 		return nil
 	}
-	return n.st.Server.Setting(name)
+	return n.row(name)
 }
 
 // observedSetting returns the pg_settings row for name when the server
@@ -173,7 +175,20 @@ func (n *node) observedSetting(name string) *state.Setting {
 	if !n.st.Server.Up {
 		return nil
 	}
-	return n.st.Server.Setting(name)
+	return n.row(name)
+}
+
+// row returns the observed pg_settings row for name, through an index: a
+// server has some 350 rows, and the planner asks for many.
+func (n *node) row(name string) *state.Setting {
+	if n.rows == nil {
+		n.rows = make(map[string]*state.Setting, len(n.st.Server.Settings))
+		for i := range n.st.Server.Settings {
+			r := &n.st.Server.Settings[i]
+			n.rows[strings.ToLower(r.Name)] = r
+		}
+	}
+	return n.rows[strings.ToLower(name)]
 }
 
 func (n *node) needRestart(param, why string) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
+	"github.com/pgrepl/pgrepl/state"
 )
 
 func TestSavedRoundTrip(t *testing.T) {
@@ -199,4 +200,38 @@ func TestEquivalent(t *testing.T) {
 
 func optsWithPassword() spec.Options {
 	return spec.Options{LookupEnv: func(k string) (string, bool) { return testPassword, k == "PGREPL_REPLICATION_PASSWORD" }}
+}
+
+// TestPasswordInAFileIsNeverShown: a State whose files hold a password in
+// clear (an older observer, a hand-made snapshot) still gives a plan, and
+// saved plan, without it.
+func TestPasswordInAFileIsNeverShown(t *testing.T) {
+	st := readState(t, "wrong-conninfo")
+	pg2 := node(st, "demo", "pg2")
+	f := pg2.File("/srv/pgrepl-demo/pg2/postgresql.auto.conf")
+	f.Content = []byte(strings.ReplaceAll(string(f.Content), spec.Redacted, "hunter2"))
+	f.SHA256 = state.Hash(f.Content)
+	pg2.Server.Setting("primary_conninfo").Setting = "host=127.0.0.9 port=5432 user=replicator password=hunter2"
+	sp := loadSpec(t, demoSpec)
+	p, err := plan.Make(sp, st, plan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, md, js := renderAll(t, p)
+	var saved bytes.Buffer
+	s, err := plan.NewSaved(sp, st, plan.Options{}, p, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Write(&saved); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string][]byte{"text": text, "markdown": md, "json": js, "saved": saved.Bytes()} {
+		if bytes.Contains(out, []byte("hunter2")) {
+			t.Errorf("the %s output shows the password", name)
+		}
+	}
+	if p.Changes[0].File.Redacted || p.Changes[0].File.OldSHA256 != f.SHA256 {
+		t.Errorf("a file in clear is not redacted: %+v", p.Changes[0].File)
+	}
 }

@@ -36,7 +36,7 @@ func (cp *clusterPlanner) fileValue(n *node, name string) (value string, set, kn
 	if d, ok := builtinDefaults[name]; ok {
 		return d, false, true
 	}
-	if row := n.st.Server.Setting(name); n.up && row != nil && row.Source == "default" {
+	if row := n.row(name); n.up && row != nil && row.Source == "default" {
 		return row.Setting, false, true
 	}
 	return "", false, false
@@ -206,7 +206,7 @@ func (cp *clusterPlanner) computePrimaryFinal(ws []want) {
 		}
 		cp.primaryFinal[name] = final
 		cp.primaryRunning[name] = final
-		if row := p.st.Server.Setting(name); row != nil {
+		if row := p.row(name); row != nil {
 			if i, ok := intValue(p.version, name, row.Setting); ok {
 				cp.primaryRunning[name] = i
 			}
@@ -246,7 +246,7 @@ func (cp *clusterPlanner) raiseBeforePrimary(sb *node) []Change {
 			continue
 		}
 		running := cp.fileInt(sb, name)
-		if row := sb.st.Server.Setting(name); row != nil {
+		if row := sb.row(name); row != nil {
 			if v, ok := intValue(sb.version, name, row.Setting); ok {
 				running = v
 			}
@@ -505,11 +505,18 @@ func (cp *clusterPlanner) fileChange(n *node, f *vfile, content []byte, reason s
 	ch.File = &FileEdit{Kind: fileKind(f), Create: !f.exists, NewSHA256: state.Hash(content),
 		Owner: f.owner, Group: f.group, Mode: f.mode, AfterBasebackup: f.copiedFrom != "" || f.afterBasebackup}
 	if !ch.File.AfterBasebackup && f.exists {
-		sha, err := f.oldSHA()
-		if err != nil {
-			cp.problem(n.sn, "%v", err)
+		h := state.Hash(f.content)
+		switch {
+		case f.redacted:
+		case f.sha != "" && f.sha != h:
+			// The observer redacted a password in the content: the
+			// observed hash is the real file's; the new content is not.
+			f.redacted = true
+			ch.File.OldSHA256 = f.sha
+		default:
+			ch.File.OldSHA256 = h
 		}
-		ch.File.OldSHA256 = sha
+		ch.File.Redacted = f.redacted
 	}
 	if !f.exists && ch.File.Owner == "" {
 		ch.File.Owner, ch.File.Mode = n.sn.OSUser, "0600"

@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -17,9 +16,8 @@ type vfile struct {
 	role    state.FileRole
 	exists  bool
 	content []byte
-	// sha is the sha256 of the content the plan's edits start from, as
-	// observed (computed when the observer left it out, checked when an
-	// edit needs it: see oldSHA).
+	// sha is the sha256 of the file as observed (that of the real bytes,
+	// even when the content is redacted).
 	sha                string
 	owner, group, mode string
 	// copiedFrom is the primary's file that pg_basebackup copies here;
@@ -27,6 +25,10 @@ type vfile struct {
 	// postgresql.auto.conf with -R's lines).
 	copiedFrom      string
 	afterBasebackup bool
+	// redacted: the observer replaced a password in the content (its
+	// hash is still the real file's), so edits of it are recomputed by
+	// apply on the real file.
+	redacted bool
 }
 
 // vfs is a node's config files by path, in the order they were observed.
@@ -75,16 +77,6 @@ func (v *vfs) ReadFile(p string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
 	return f.content, nil
-}
-
-// oldSHA returns the sha256 of f's content, which an edit of f starts
-// from: the observed hash, checked against the content.
-func (f *vfile) oldSHA() (string, error) {
-	h := state.Hash(f.content)
-	if f.sha != "" && f.sha != h {
-		return "", fmt.Errorf("the observed %s has sha256 %s, but its content hashes to %s; observe again", f.path, f.sha, h)
-	}
-	return h, nil
 }
 
 // ReadDir implements confparse.Reader and confparse.HBAReader: the names of
