@@ -18,6 +18,8 @@ func parseConninfo(s string) (pairs []conninfoPair, ok bool) {
 	if strings.HasPrefix(s, "postgresql://") || strings.HasPrefix(s, "postgres://") {
 		return nil, false
 	}
+	// A value the observer redacted reads as one value.
+	s = strings.ReplaceAll(s, "="+spec.Redacted, "='"+spec.Redacted+"'")
 	i, n := 0, len(s)
 	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
 	for {

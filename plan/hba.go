@@ -236,7 +236,7 @@ func ruleText(r confparse.HBARule) string {
 // firstCandidate returns the index in f.Rules() of the first rule that
 // matches conn or might (role membership, host names: taken as matching,
 // the safe side), or -1.
-func firstCandidate(f *confparse.HBAFile, conn confparse.HBAConn) int {
+func firstCandidate(f *confparse.HBAFile, rules []confparse.HBARule, conn confparse.HBAConn) int {
 	res := f.MatchAll(conn)
 	target := res.Rule
 	if len(res.Maybe) > 0 {
@@ -245,7 +245,7 @@ func firstCandidate(f *confparse.HBAFile, conn confparse.HBAConn) int {
 	if target == nil {
 		return -1
 	}
-	for i, r := range f.Rules() {
+	for i, r := range rules {
 		if r.File == target.File && r.Line == target.Line {
 			return i
 		}
@@ -281,11 +281,24 @@ func (es lineEdits) original(cur int) int {
 // rule per standby, each the first rule its connection meets; on every
 // node, the spec's own rules. It returns the edit_file change, if any.
 func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
+	if !isPrimary {
+		// A standby's file matters only for the spec's rules of it, and
+		// those pgrepl wrote there before.
+		mine := []byte(marker{cluster: cp.c.Name, node: n.sn.Name, user: true}.String())
+		if len(n.sn.HBA) == 0 && !bytes.Contains(n.fs.get(n.hbaFile).content, mine) {
+			return nil
+		}
+		if !cp.parseHBA(n) {
+			return nil
+		}
+	}
 	c, f := cp.c, n.hba
 	before := f.Bytes()
 	ssl := cp.sslOn(n)
 	var hc []HBAChange
 	var edits lineEdits
+	// f.Rules() copies every rule: read it again only after an edit.
+	rules := f.Rules()
 	fail := func(err error) []Change {
 		cp.problem(n.sn, "cannot edit %s: %v", f.Path(), err)
 		return nil
@@ -299,11 +312,12 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 			at, n  int
 			insert bool
 		}{line, lines - f.NumLines(), false})
+		rules = f.Rules()
 		return nil
 	}
 	insert := func(index int, r confparse.HBARule, m marker) error {
 		if index < 0 {
-			index = len(f.Rules())
+			index = len(rules)
 		}
 		if err := f.InsertRule(index, r, m.String()); err != nil {
 			return err
@@ -312,6 +326,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 			at, n  int
 			insert bool
 		}{f.RuleLine(index), 1, true})
+		rules = f.Rules()
 		return nil
 	}
 	// placement describes where a rule goes: before the first rule that
@@ -320,7 +335,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 		if first < 0 {
 			return "no rule matches that connection yet"
 		}
-		r := f.Rules()[first]
+		r := rules[first]
 		return fmt.Sprintf("placed before line %d (%s), which would match it first", edits.original(r.Line), ruleText(r))
 	}
 
@@ -345,7 +360,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 		// Each pass starts again from the top, after a removal.
 		seen := map[string]bool{}
 		removed := false
-		for _, r := range f.Rules() {
+		for _, r := range rules {
 			m, ok := parseMarker(r.Comment)
 			if !ok || m.cluster != c.Name || r.File != f.Path() {
 				continue
@@ -420,7 +435,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 	var placed []placedRule
 	for i, r := range userRules {
 		present := false
-		for _, have := range f.Rules() {
+		for _, have := range rules {
 			if ruleKey(have) == ruleKey(r) {
 				present = true
 				break
@@ -430,7 +445,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 			continue
 		}
 		m := marker{cluster: c.Name, node: n.sn.Name, user: true}
-		first := firstCandidate(f, ruleConn(r, ssl))
+		first := firstCandidate(f, rules, ruleConn(r, ssl))
 		why := fmt.Sprintf("in the spec (%s); %s", n.sn.HBA[i].Pos, placement(first))
 		if err := insert(first, r, m); err != nil {
 			return fail(err)
@@ -449,26 +464,26 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 			m := marker{cluster: c.Name, node: sb.Name, slot: sb.Slot}
 			conn := replicationConn(c, sb, ssl)
 			cur := -1
-			for i, r := range f.Rules() {
+			for i, r := range rules {
 				if rm, ok := parseMarker(r.Comment); ok && !rm.user && rm.cluster == c.Name && rm.node == sb.Name && r.File == f.Path() {
 					cur = i
 					break
 				}
 			}
-			first := firstCandidate(f, conn)
+			first := firstCandidate(f, rules, conn)
 			if cur >= 0 && (first == cur || first < 0) {
 				continue
 			}
 			desc := fmt.Sprintf("%s connects for replication as %s from %s", sb.Name, c.Replication.User, sb.SourceAddress)
 			if cur >= 0 {
-				old := f.Rules()[cur]
-				shadow := f.Rules()[first]
+				old := rules[cur]
+				shadow := rules[first]
 				why := fmt.Sprintf("%s; its rule on line %d is shadowed by line %d (%s), which matches that connection first", desc, edits.original(old.Line), edits.original(shadow.Line), ruleText(shadow))
 				oldLine := edits.original(old.Line)
 				if err := remove(old.Line); err != nil {
 					return fail(err)
 				}
-				first = firstCandidate(f, conn)
+				first = firstCandidate(f, rules, conn)
 				if err := insert(first, want, m); err != nil {
 					return fail(err)
 				}
@@ -489,7 +504,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 		return nil
 	}
 	// Where the added and moved rules are now.
-	for _, r := range f.Rules() {
+	for _, r := range rules {
 		m, ok := parseMarker(r.Comment)
 		if !ok || r.File != f.Path() {
 			continue

@@ -156,6 +156,8 @@ type node struct {
 	// values from then on; reloaded: the same for these parameters.
 	restarted bool
 	reloaded  map[string]bool
+
+	rows map[string]*state.Setting // pg_settings by lower-case name
 }
 
 // liveSetting returns the pg_settings row for name while the server runs
@@ -164,7 +166,7 @@ func (n *node) liveSetting(name string) *state.Setting {
 	if !n.up || n.restarted || n.reloaded[name] {
 		return nil
 	}
-	return n.st.Server.Setting(name)
+	return n.row(name)
 }
 
 // observedSetting returns the pg_settings row for name when the server
@@ -173,7 +175,20 @@ func (n *node) observedSetting(name string) *state.Setting {
 	if !n.st.Server.Up {
 		return nil
 	}
-	return n.st.Server.Setting(name)
+	return n.row(name)
+}
+
+// row returns the observed pg_settings row for name, through an index: a
+// server has some 350 rows, and the planner asks for many.
+func (n *node) row(name string) *state.Setting {
+	if n.rows == nil {
+		n.rows = make(map[string]*state.Setting, len(n.st.Server.Settings))
+		for i := range n.st.Server.Settings {
+			r := &n.st.Server.Settings[i]
+			n.rows[strings.ToLower(r.Name)] = r
+		}
+	}
+	return n.rows[strings.ToLower(name)]
 }
 
 func (n *node) needRestart(param, why string) {
@@ -383,12 +398,7 @@ func (cp *clusterPlanner) checkVersions(sn *spec.Node, st *state.Node, keptDataD
 // loadFiles reads a node's config files from its vfs.
 func (cp *clusterPlanner) loadFiles(n *node) bool {
 	if n.fs == nil {
-		fs, err := observedVFS(n.st)
-		if err != nil {
-			cp.problem(n.sn, "%v", err)
-			return false
-		}
-		n.fs = fs
+		n.fs = observedVFS(n.st)
 	}
 	n.configFile = n.st.ConfigFile
 	if n.configFile == "" || n.rebuild {
@@ -409,6 +419,16 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 		cp.problem(n.sn, "%s does not exist (or was not observed); a server cannot start without it.", n.hbaFile)
 		return false
 	}
+	if n.sn.Role == spec.Primary {
+		return cp.parseHBA(n)
+	}
+	return true
+}
+
+// parseHBA parses a node's pg_hba.conf: the primary's always, a standby's
+// only when pgrepl has something to do in it (see hbaChanges).
+func (cp *clusterPlanner) parseHBA(n *node) bool {
+	hf := n.fs.get(n.hbaFile)
 	hba, err := confparse.ParseHBA(n.hbaFile, hf.content, confparse.HBAOptions{Version: n.version, Reader: n.fs, SSL: cp.sslOn(n)})
 	if err != nil {
 		cp.problem(n.sn, "PostgreSQL would refuse %s; fix it first: %v", n.hbaFile, err)

@@ -147,8 +147,15 @@ type FileEdit struct {
 	// the primary's copy (and, for postgresql.auto.conf, the lines -R
 	// appends). Apply computes the edit again on the real file.
 	AfterBasebackup bool `json:"after_basebackup,omitempty"`
-	// Only is set when only the owner or mode change, not the content.
+	// OnlyAttributes is set when only the owner or mode change, not the
+	// content.
 	OnlyAttributes bool `json:"only_attributes,omitempty"`
+	// Redacted is set when the observed content had a password replaced
+	// by "(sensitive value)" (the observer keeps secrets out of a State):
+	// the diff is right, but Content is not the real file's; apply
+	// computes the same edits again on the real file (OldSHA256, when set,
+	// is the real file's hash).
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // SettingChange is one parameter an edit sets.

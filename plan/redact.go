@@ -39,7 +39,7 @@ func redactConfLine(line string) string {
 			s := ss[0]
 			at := strings.Index(line, s.Raw)
 			red := redactValue(s.Value)
-			if at >= 0 && red != spec.Redacted {
+			if at >= 0 {
 				if red == s.Value {
 					return line
 				}

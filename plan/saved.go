@@ -53,8 +53,8 @@ type SavedSource struct {
 // replication password, an admin_dsn with a password): the file would
 // carry it.
 func NewSaved(sp *spec.Spec, st *state.State, opts Options, p *Plan, version string) (*Saved, error) {
-	if lits := literalSecrets(sp); len(lits) > 0 {
-		return nil, fmt.Errorf("the spec writes %s as a literal, so a saved plan would carry it (a saved plan holds the spec); read it with env(\"…\") or file(\"…\") instead, or plan without --out", joinNames(lits))
+	if err := CanSave(sp); err != nil {
+		return nil, err
 	}
 	s := &Saved{
 		FormatVersion: FormatVersion,
@@ -71,6 +71,16 @@ func NewSaved(sp *spec.Spec, st *state.State, opts Options, p *Plan, version str
 		s.Inputs = []state.Input{}
 	}
 	return s, nil
+}
+
+// CanSave reports why a plan of sp cannot be saved: the spec writes a
+// secret as a literal (the replication password, an admin_dsn with a
+// password), and a saved plan holds the spec.
+func CanSave(sp *spec.Spec) error {
+	if lits := literalSecrets(sp); len(lits) > 0 {
+		return fmt.Errorf("the spec writes %s as a literal, so a saved plan would carry it (a saved plan holds the spec); read it with env(\"…\") or file(\"…\") instead, or plan without --out", joinNames(lits))
+	}
+	return nil
 }
 
 // literalSecrets names the secrets sp writes as literals.

@@ -36,7 +36,7 @@ func (cp *clusterPlanner) fileValue(n *node, name string) (value string, set, kn
 	if d, ok := builtinDefaults[name]; ok {
 		return d, false, true
 	}
-	if row := n.st.Server.Setting(name); n.up && row != nil && row.Source == "default" {
+	if row := n.row(name); n.up && row != nil && row.Source == "default" {
 		return row.Setting, false, true
 	}
 	return "", false, false
@@ -206,7 +206,7 @@ func (cp *clusterPlanner) computePrimaryFinal(ws []want) {
 		}
 		cp.primaryFinal[name] = final
 		cp.primaryRunning[name] = final
-		if row := p.st.Server.Setting(name); row != nil {
+		if row := p.row(name); row != nil {
 			if i, ok := intValue(p.version, name, row.Setting); ok {
 				cp.primaryRunning[name] = i
 			}
@@ -246,7 +246,7 @@ func (cp *clusterPlanner) raiseBeforePrimary(sb *node) []Change {
 			continue
 		}
 		running := cp.fileInt(sb, name)
-		if row := sb.st.Server.Setting(name); row != nil {
+		if row := sb.row(name); row != nil {
 			if v, ok := intValue(sb.version, name, row.Setting); ok {
 				running = v
 			}
@@ -470,7 +470,9 @@ func (cp *clusterPlanner) confFileChanges(n *node, settings []SettingChange) []C
 				reasons = append(reasons, settingSummary(s))
 			}
 		}
-		ch := cp.fileChange(n, vf, append([]byte(nil), f.Bytes()...), strings.Join(reasons, "; "))
+		// Kept without a copy: confparse gives every edit new bytes and
+		// never changes returned ones (nor does the planner).
+		ch := cp.fileChange(n, vf, f.Bytes(), strings.Join(reasons, "; "))
 		ch.Settings = mine
 		out = append(out, ch)
 	}
@@ -493,18 +495,28 @@ func settingSummary(s SettingChange) string {
 func (cp *clusterPlanner) fileChange(n *node, f *vfile, content []byte, reason string) Change {
 	ch := cp.newChange(n.sn, EditFile, reason)
 	ch.Path = f.path
-	oldName, old := f.path, ""
+	oldName, old := f.path, []byte(nil)
 	if f.exists {
-		old = string(f.content)
+		old = f.content
 	} else {
 		oldName = "/dev/null"
 	}
-	redact := redactConfLine
-	ch.Diff = unifiedDiff(oldName, f.path, old, string(content), redact)
+	ch.Diff = unifiedDiff(oldName, f.path, old, content, redactConfLine)
 	ch.File = &FileEdit{Kind: fileKind(f), Create: !f.exists, NewSHA256: state.Hash(content),
 		Owner: f.owner, Group: f.group, Mode: f.mode, AfterBasebackup: f.copiedFrom != "" || f.afterBasebackup}
 	if !ch.File.AfterBasebackup && f.exists {
-		ch.File.OldSHA256 = f.sha
+		h := state.Hash(f.content)
+		switch {
+		case f.redacted:
+		case f.sha != "" && f.sha != h:
+			// The observer redacted a password in the content: the
+			// observed hash is the real file's; the new content is not.
+			f.redacted = true
+			ch.File.OldSHA256 = f.sha
+		default:
+			ch.File.OldSHA256 = h
+		}
+		ch.File.Redacted = f.redacted
 	}
 	if !f.exists && ch.File.Owner == "" {
 		ch.File.Owner, ch.File.Mode = n.sn.OSUser, "0600"

@@ -187,7 +187,7 @@ func simulateBasebackup(c *state.Cluster, n *state.Node, bb *BasebackupStep) err
 		files = append(files, auto)
 	}
 	for _, r := range bb.RecoveryConf {
-		auto.Content = append(auto.Content, fmt.Sprintf("%s = '%s'\n", r.Name, strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(r.Value))...)
+		auto.Content = append(auto.Content, fmt.Sprintf("%s = '%s'\n", r.Name, autoConfQuoter.Replace(r.Value))...)
 	}
 	for _, f := range files {
 		if f.Exists {
@@ -217,11 +217,7 @@ func simulateSettings(n *state.Node, restart bool) error {
 	if configFile == "" {
 		return fmt.Errorf("no config file for %s", n.Name)
 	}
-	fs, err := observedVFS(n)
-	if err != nil {
-		return err
-	}
-	conf, err := confparse.Load(fs, configFile, n.DataDir.Path)
+	conf, err := confparse.Load(observedVFS(n), configFile, n.DataDir.Path)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", configFile, err)
 	}

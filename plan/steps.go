@@ -312,11 +312,7 @@ func (cp *clusterPlanner) passfileChange(sb *node) []Change {
 func (cp *clusterPlanner) basebackup(sb *node) (Change, bool) {
 	c, p := cp.c, cp.primary
 	v := newVFS()
-	obs, err := observedVFS(sb.st)
-	if err != nil {
-		cp.problem(sb.sn, "%v", err)
-		return Change{}, false
-	}
+	obs := observedVFS(sb.st)
 	for _, name := range obs.order {
 		if !under(name, sb.sn.DataDir) {
 			v.put(obs.files[name])
@@ -328,7 +324,7 @@ func (cp *clusterPlanner) basebackup(sb *node) (Change, bool) {
 			continue
 		}
 		to := path.Join(sb.sn.DataDir, strings.TrimPrefix(name, path.Clean(p.sn.DataDir)+"/"))
-		v.put(&vfile{path: to, role: pf.role, exists: true, content: append([]byte(nil), pf.content...),
+		v.put(&vfile{path: to, role: pf.role, exists: true, content: pf.content,
 			owner: sb.sn.OSUser, group: pf.group, mode: pf.mode, copiedFrom: name, afterBasebackup: true})
 	}
 	recovery := []RecoverySetting{{Name: "primary_conninfo", Value: basebackupConninfo(c, sb.sn)}}
@@ -347,8 +343,9 @@ func (cp *clusterPlanner) basebackup(sb *node) (Change, bool) {
 	}
 	auto.role = state.RoleAuto
 	auto.afterBasebackup = true
+	auto.content = append([]byte(nil), auto.content...) // not the primary's
 	for _, r := range recovery {
-		auto.content = append(auto.content, fmt.Sprintf("%s = '%s'\n", r.Name, strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(r.Value))...)
+		auto.content = append(auto.content, fmt.Sprintf("%s = '%s'\n", r.Name, autoConfQuoter.Replace(r.Value))...)
 	}
 	sb.fs = v
 	if !cp.loadFiles(sb) {

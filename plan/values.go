@@ -237,11 +237,19 @@ func needsPassword(c *spec.Cluster) bool {
 	return c.Replication.AuthMethod != "trust" && c.Replication.Password.IsSet()
 }
 
+var (
+	// passfileEscaper escapes a field of a libpq password file.
+	passfileEscaper = strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	// autoConfQuoter escapes a value inside single quotes as
+	// pg_basebackup -R writes it (escape_quotes: ' and \ doubled).
+	autoConfQuoter = strings.NewReplacer(`'`, `''`, `\`, `\\`)
+)
+
 // passfileLine is the entry of a standby's password file, with the password
 // shown as pw: host:port:replication:user:password, ':' and '\' escaped.
 func passfileLine(c *spec.Cluster, pw string) string {
 	esc := func(s string) string {
-		return strings.NewReplacer(`\`, `\\`, `:`, `\:`).Replace(s)
+		return passfileEscaper.Replace(s)
 	}
 	return fmt.Sprintf("%s:%d:replication:%s:%s", esc(c.Primary.Host), c.Primary.Port, esc(c.Replication.User), pw)
 }

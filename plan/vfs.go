@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"fmt"
 	"io/fs"
 	"path"
 	"sort"
@@ -17,8 +16,8 @@ type vfile struct {
 	role    state.FileRole
 	exists  bool
 	content []byte
-	// sha is the sha256 of the content the plan's edits start from, as
-	// observed; empty for a file the plan writes first (a copy).
+	// sha is the sha256 of the file as observed (that of the real bytes,
+	// even when the content is redacted).
 	sha                string
 	owner, group, mode string
 	// copiedFrom is the primary's file that pg_basebackup copies here;
@@ -26,6 +25,10 @@ type vfile struct {
 	// postgresql.auto.conf with -R's lines).
 	copiedFrom      string
 	afterBasebackup bool
+	// redacted: the observer replaced a password in the content (its
+	// hash is still the real file's), so edits of it are recomputed by
+	// apply on the real file.
+	redacted bool
 }
 
 // vfs is a node's config files by path, in the order they were observed.
@@ -38,23 +41,22 @@ type vfs struct {
 func newVFS() *vfs { return &vfs{files: map[string]*vfile{}} }
 
 // observedVFS holds a node's observed files.
-func observedVFS(n *state.Node) (*vfs, error) {
+func observedVFS(n *state.Node) *vfs {
 	v := newVFS()
 	for _, f := range n.Files {
 		if f == nil {
 			continue
 		}
+		// The content is shared with the State, read only: an edit
+		// replaces a vfile's content, never changes it in place.
 		vf := &vfile{path: f.Path, role: f.Role, exists: f.Exists, owner: f.Owner, group: f.Group, mode: f.Mode}
 		if f.Exists {
-			vf.content = append([]byte(nil), f.Content...)
-			vf.sha = state.Hash(f.Content)
-			if f.SHA256 != "" && f.SHA256 != vf.sha {
-				return nil, fmt.Errorf("the observed %s has sha256 %s, but its content hashes to %s; observe again", f.Path, f.SHA256, vf.sha)
-			}
+			vf.content = f.Content
+			vf.sha = f.SHA256
 		}
 		v.put(vf)
 	}
-	return v, nil
+	return v
 }
 
 func (v *vfs) put(f *vfile) {
@@ -66,13 +68,15 @@ func (v *vfs) put(f *vfile) {
 
 func (v *vfs) get(p string) *vfile { return v.files[p] }
 
-// ReadFile implements confparse.Reader and confparse.HBAReader.
+// ReadFile implements confparse.Reader. It returns the content itself, not
+// a copy: confparse copies what it parses (ParseConf clones its input,
+// ParseHBA splits it into strings).
 func (v *vfs) ReadFile(p string) ([]byte, error) {
 	f := v.files[path.Clean(p)]
 	if f == nil || !f.exists {
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}
-	return append([]byte(nil), f.content...), nil
+	return f.content, nil
 }
 
 // ReadDir implements confparse.Reader and confparse.HBAReader: the names of

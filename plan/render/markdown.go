@@ -39,23 +39,31 @@ func markdown(p *plan.Plan, limit int) string {
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(p.Changes[order[a]].Diff) > len(p.Changes[order[b]].Diff) })
 	doc := markdownDoc(p, folded, true, len(p.Changes))
-	for _, i := range order {
-		if len(doc) <= limit {
-			return doc
+	// Fold the longest diffs, as many at a time as the excess asks for,
+	// then look again (a folded diff leaves a short note).
+	for next := 0; len(doc) > limit && next < len(order); {
+		excess := len(doc) - limit
+		for excess > 0 && next < len(order) {
+			folded[order[next]] = true
+			excess -= len(p.Changes[order[next]].Diff)
+			next++
 		}
-		folded[i] = true
 		doc = markdownDoc(p, folded, true, len(p.Changes))
 	}
 	if len(doc) <= limit {
 		return doc
 	}
-	for rows := len(p.Changes); rows > 0; rows-- {
-		doc = markdownDoc(p, folded, false, rows)
-		if len(doc) <= limit {
-			return doc
+	// Then the details go, then table rows: the most rows that fit.
+	lo, hi := 0, len(p.Changes)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if len(markdownDoc(p, folded, false, mid)) <= limit {
+			lo = mid
+		} else {
+			hi = mid - 1
 		}
 	}
-	return doc
+	return markdownDoc(p, folded, false, lo)
 }
 
 // markdownDoc writes the comment with the diffs in folded left out, the
@@ -186,18 +194,23 @@ func tableReason(c *plan.Change) string {
 	return c.Reason
 }
 
+var (
+	mdTextEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`)
+	mdCodeEscaper = strings.NewReplacer("|", `\|`, "`", "'", "\n", " ")
+	htmlEscaper   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+)
+
 // mdText escapes text for a markdown table cell or list item.
 func mdText(s string) string {
-	r := strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`)
-	return r.Replace(s)
+	return mdTextEscaper.Replace(s)
 }
 
 // mdCode makes s safe inside a `code span` of a table: no pipe, no
 // backtick, no line break.
 func mdCode(s string) string {
-	return strings.NewReplacer("|", `\|`, "`", "'", "\n", " ").Replace(s)
+	return mdCodeEscaper.Replace(s)
 }
 
 func htmlText(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return htmlEscaper.Replace(s)
 }
