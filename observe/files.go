@@ -13,50 +13,14 @@ import (
 	"github.com/pgrepl/pgrepl/state"
 )
 
-// fileFact is what was found of one file.
-type fileFact struct {
-	path    string
-	info    statInfo
-	statErr error // fs.ErrNotExist when the file is missing
-	data    []byte
-	readErr error
-}
-
-// probeFile is the i-th file the probe was asked to read.
-func probeFile(p probeResult, i int, name string) *fileFact {
-	f := &fileFact{path: name}
-	st, ok := p[fmt.Sprintf("stat %d", i)]
-	switch {
-	case !ok:
-		f.statErr = errors.New("not examined")
-	case st.rc != 0:
-		f.statErr = statError(p.failure(fmt.Sprintf("stat %d", i)))
-	default:
-		info, err := parseStatInfo(st.out)
-		if err != nil {
-			f.statErr = err
-			break
-		}
-		f.info = info
-		tag := fmt.Sprintf("file %d", i)
-		if c, ok := p[tag]; ok {
-			if c.rc != 0 {
-				f.readErr = &fs.PathError{Op: "read", Path: name, Err: statError(p.failure(tag))}
-			} else {
-				f.data = c.out
-			}
-		}
-	}
-	return f
-}
-
 // recorder is the confparse Reader (and HBAReader) of one node: it serves
 // the files the probe read, reads any other through the transport, and
 // records every file asked for, in order, with why it was read.
 type recorder struct {
-	ctx   context.Context
-	tr    host.Transport
-	known map[string]*fileFact
+	ctx    context.Context
+	tr     host.Transport
+	shared map[string]*fileFact // the host's probe; read only
+	local  map[string]*fileFact // read since, by this node
 
 	// Set before each load: the role of files asked for from now on.
 	role                 state.FileRole
@@ -69,18 +33,33 @@ type recorder struct {
 	ioErr error
 }
 
-func newRecorder(ctx context.Context, tr host.Transport) *recorder {
-	return &recorder{ctx: ctx, tr: tr, known: map[string]*fileFact{}, roles: map[string]state.FileRole{}}
+func newRecorder(ctx context.Context, tr host.Transport, shared map[string]*fileFact) *recorder {
+	return &recorder{ctx: ctx, tr: tr, shared: shared, local: map[string]*fileFact{}, roles: map[string]state.FileRole{}}
 }
 
-// fact returns what is known of the file at p, examining it first if need
-// be.
+// complete reports whether the probe's fact for a file says all there is:
+// it may have missed a file that changed while it ran.
+func (f *fileFact) complete() bool {
+	if f.statErr != nil {
+		return true
+	}
+	if f.info.kind == "" {
+		return false
+	}
+	return !f.info.isRegular() || f.readErr != nil || f.data != nil
+}
+
+// fact returns what is known of the file at p, examining it through the
+// transport when the probe did not.
 func (r *recorder) fact(p string) *fileFact {
-	if f, ok := r.known[p]; ok {
+	if f, ok := r.local[p]; ok {
+		return f
+	}
+	if f, ok := r.shared[p]; ok && f.complete() {
 		return f
 	}
 	f := &fileFact{path: p}
-	r.known[p] = f
+	r.local[p] = f
 	fi, err := r.tr.Stat(r.ctx, p)
 	if err != nil {
 		r.noteIO(err)

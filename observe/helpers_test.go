@@ -24,14 +24,16 @@ const testPassword = "Obs3rve-Only_pw'x"
 
 // node is one node of a test spec.
 type node struct {
-	kind     string // "primary" or "standby"
-	name     string
-	host     string
-	port     int
-	dataDir  string
-	socket   string // admin_dsn's host: the server's socket directory
-	adminDSN string // overrides the socket DSN
-	ssh      *sshNode
+	kind      string // "primary" or "standby"
+	name      string
+	host      string
+	port      int
+	dataDir   string
+	socket    string // admin_dsn's host: the server's socket directory
+	adminDSN  string // overrides the socket DSN
+	configDir string
+	osUser    string // overrides the defaults' os_user
+	ssh       *sshNode
 }
 
 type sshNode struct {
@@ -75,6 +77,12 @@ func specText(nodes ...node) string {
 		}
 		fmt.Fprintf(&b, "  %s %q {\n    host = %q\n    port = %d\n    data_dir = %q\n    admin_dsn = %q\n",
 			n.kind, n.name, n.host, n.port, n.dataDir, dsn)
+		if n.configDir != "" {
+			fmt.Fprintf(&b, "    config_dir = %q\n", n.configDir)
+		}
+		if n.osUser != "" {
+			fmt.Fprintf(&b, "    os_user = %q\n", n.osUser)
+		}
 		if n.kind == "standby" {
 			// Connections to the primary come from 127.0.0.1 on one machine.
 			b.WriteString("    source_address = \"127.0.0.1\"\n")

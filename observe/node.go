@@ -1,7 +1,6 @@
 package observe
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,12 +9,119 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
+
+// member is one node to observe and, after, what was seen.
+type member struct {
+	c   *spec.Cluster
+	n   *spec.Node
+	sn  *state.Node
+	err error
+}
+
+// byHost groups members reached the same way, in order of first
+// appearance: their host is examined in one command.
+func byHost(members []*member) [][]*member {
+	var groups [][]*member
+	index := map[string]int{}
+	for _, m := range members {
+		k := hostKey(m.n)
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], m)
+	}
+	return groups
+}
+
+// hostKey identifies how a node is reached: nodes with the same key share
+// a transport, and so one probe.
+func hostKey(n *spec.Node) string {
+	if n.SSH == nil {
+		return "local\x00" + n.OSUser
+	}
+	s := n.SSH
+	return strings.Join([]string{"ssh", n.Host, strconv.Itoa(s.Port), s.User, s.IdentityFile, s.KnownHostsFile, s.Become, n.OSUser}, "\x00")
+}
+
+func newNode(n *spec.Node) *state.Node {
+	return &state.Node{
+		Name:      n.Name,
+		Host:      n.Host,
+		Reachable: true,
+		DataDir:   state.DataDir{Path: n.DataDir},
+		Files:     []*state.File{},
+	}
+}
+
+// observeHost observes the members that share a transport: the host in one
+// probe while each node's server is asked, then each node's files.
+func observeHost(ctx context.Context, pool *host.Pool, ms []*member, opts Options) {
+	ctx, cancel := context.WithTimeout(ctx, opts.timeout())
+	defer cancel()
+	for _, m := range ms {
+		m.sn = newNode(m.n)
+	}
+	first := ms[0].n
+	tr, err := Transport(ctx, pool, first)
+	if err != nil {
+		for _, m := range ms {
+			if Unreachable(err) {
+				m.sn.Reachable, m.sn.Error = false, err.Error()
+			} else {
+				m.err = &Error{Cluster: m.c.Name, Node: m.n.Name, Host: m.n.Host, Step: "connect to the host", Err: err}
+			}
+		}
+		return
+	}
+
+	obs := make([]*nodeObserver, len(ms))
+	targets := make([]probeTarget, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		o := &nodeObserver{ctx: ctx, tr: tr, c: m.c, n: m.n, sn: m.sn}
+		obs[i] = o
+		targets[i] = o.target()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o.srv, o.srvErr = observeServer(ctx, tr, m.c, m.n)
+		}()
+	}
+	facts, probeErr := runProbe(ctx, tr, first.OSUser, targets)
+	wg.Wait()
+
+	for i, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := probeErr
+			if err != nil {
+				err = stepErr("examine the host as "+first.OSUser, err)
+			} else {
+				err = obs[i].finish(facts)
+			}
+			if err != nil {
+				step, cause := "observe", err
+				var se *stepError
+				if errors.As(err, &se) {
+					step, cause = se.step, se.err
+				}
+				m.err = &Error{Cluster: m.c.Name, Node: m.n.Name, Host: tr.Name(), Step: step, Err: cause}
+			}
+		}()
+	}
+	wg.Wait()
+}
 
 // nodeObserver observes one node.
 type nodeObserver struct {
@@ -24,56 +130,52 @@ type nodeObserver struct {
 	c   *spec.Cluster
 	n   *spec.Node
 	sn  *state.Node
+
+	srv    *serverResult
+	srvErr error
 }
 
-// run fills sn. The host and the server are asked at the same time; the
-// config files the probe reads are the ones the spec's directories imply,
-// and any other (the server's own config_file or hba_file, an include) is
-// read after through the transport.
-func (o *nodeObserver) run() error {
+// The config files the spec's directories imply; the server's own
+// config_file and hba_file, when they differ, and includes are read after.
+func (o *nodeObserver) guessConf() string { return path.Join(o.n.ConfigDir, "postgresql.conf") }
+func (o *nodeObserver) guessHBA() string  { return path.Join(o.n.ConfigDir, "pg_hba.conf") }
+
+// passfile is the standby's passfile, "" for none.
+func (o *nodeObserver) passfile() string {
+	if o.n.Role == spec.Standby {
+		return o.n.Passfile
+	}
+	return ""
+}
+
+// target is the node's part of its host's probe.
+func (o *nodeObserver) target() probeTarget {
+	t := probeTarget{
+		dataDir: path.Clean(o.n.DataDir),
+		binDir:  path.Clean(o.n.BinDir),
+		files:   []string{o.guessConf(), path.Join(o.n.DataDir, confparse.AutoConfName), o.guessHBA()},
+	}
+	if p := o.passfile(); p != "" {
+		t.files = append(t.files, p)
+	}
+	return t
+}
+
+// finish fills sn from the host's facts and the server's answer.
+func (o *nodeObserver) finish(facts *hostFacts) error {
 	n := o.n
-	guessConf := path.Join(n.ConfigDir, "postgresql.conf")
-	guessHBA := path.Join(n.ConfigDir, "pg_hba.conf")
-	guessAuto := path.Join(n.DataDir, confparse.AutoConfName)
-	files := []string{guessConf, guessAuto, guessHBA}
-	passfile := ""
-	if n.Role == spec.Standby && n.Passfile != "" {
-		passfile = n.Passfile
+	if o.srvErr != nil {
+		return o.srvErr
 	}
-
-	var srv *serverResult
-	var srvErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv, srvErr = observeServer(o.ctx, o.tr, o.c, n)
-	}()
-	probe, probeErr := runProbe(o.ctx, o.tr, n.OSUser, n.DataDir, n.BinDir, passfile, files)
-	<-done
-	if probeErr != nil {
-		return stepErr("examine the host as "+n.OSUser, probeErr)
-	}
-	if srvErr != nil {
-		return srvErr
-	}
+	srv := o.srv
 	o.sn.Server = srv.server
-
-	if err := o.hostFacts(probe); err != nil {
+	if err := o.hostFacts(facts); err != nil {
 		return err
 	}
 
-	// The files, as the probe read them.
-	rd := newRecorder(o.ctx, o.tr)
-	all := files
-	if passfile != "" {
-		all = append([]string{passfile}, files...)
-	}
-	for i, p := range all {
-		rd.known[p] = probeFile(probe, i, p)
-	}
-
-	dataDir := n.DataDir
-	configFile, hbaFile := guessConf, guessHBA
+	rd := newRecorder(o.ctx, o.tr, facts.files)
+	dataDir := path.Clean(n.DataDir)
+	configFile, hbaFile := o.guessConf(), o.guessHBA()
 	if srv.server.Up {
 		if err := o.checkDataDirectory(srv.dataDirectory); err != nil {
 			return err
@@ -100,8 +202,11 @@ func (o *nodeObserver) run() error {
 	}
 	o.sn.Files = rd.files()
 
-	if passfile != "" {
-		o.sn.Passfile = o.passfileFacts(rd.known[passfile])
+	if p := o.passfile(); p != "" {
+		o.sn.Passfile = o.passfileFacts(rd.fact(p))
+		if rd.ioErr != nil {
+			return stepErr("read "+p, rd.ioErr)
+		}
 	}
 	redact(o.sn, o.c, cfg)
 	return nil
@@ -110,66 +215,56 @@ func (o *nodeObserver) run() error {
 var binVersionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
 
 // hostFacts records the machine, the binaries and the data directory.
-func (o *nodeObserver) hostFacts(p probeResult) error {
+func (o *nodeObserver) hostFacts(h *hostFacts) error {
 	sn, d := o.sn, &o.sn.DataDir
-	if id, ok := p.text("machine-id"); ok {
-		sn.MachineID = id
+	sn.MachineID = h.machineID
+	if m := binVersionRE.FindStringSubmatch(h.binVersion[path.Clean(o.n.BinDir)]); m != nil {
+		sn.BinVersion, _ = strconv.Atoi(m[1])
 	}
-	if v, ok := p.text("version"); ok {
-		if m := binVersionRE.FindStringSubmatch(v); m != nil {
-			sn.BinVersion, _ = strconv.Atoi(m[1])
-		}
-	}
-	if msg := p.failure("datadir"); msg != "" {
-		err := statError(msg)
-		if !errors.Is(err, fs.ErrNotExist) {
-			return stepErr("examine data directory "+d.Path+" as "+o.n.OSUser, err)
-		}
-	} else if out, ok := p["datadir"]; ok {
-		si, err := parseStatInfo(out.out)
-		if err != nil {
-			return stepErr("examine data directory "+d.Path, err)
-		}
-		if !si.isDir() {
-			return stepErr("examine data directory "+d.Path, fmt.Errorf("it is a %s, not a directory", si.kind))
-		}
-		d.Exists, d.Owner, d.Mode = true, si.owner, si.mode()
-	}
-	if d.Exists {
-		if msg := p.failure("list"); msg != "" {
-			return stepErr("list data directory "+d.Path+" as "+o.n.OSUser, statError(msg))
-		}
-		names := map[string]bool{}
-		for _, name := range bytes.Split(p["list"].out, []byte{0}) {
-			if len(name) > 0 {
-				names[string(name)] = true
-			}
+	dir := path.Clean(d.Path)
+	f := h.files[dir]
+	switch {
+	case f == nil || (f.statErr == nil && f.info.kind == ""):
+		return stepErr("examine data directory "+d.Path, errors.New("it changed while it was examined; try again"))
+	case errors.Is(f.statErr, fs.ErrNotExist):
+		// Not there: a node to build.
+	case f.statErr != nil:
+		return stepErr("examine data directory "+d.Path+" as "+o.n.OSUser, f.statErr)
+	case !f.info.isDir():
+		return stepErr("examine data directory "+d.Path, fmt.Errorf("it is a %s, not a directory", f.info.kind))
+	case f.unlistable:
+		return stepErr("list data directory "+d.Path+" as "+o.n.OSUser, fs.ErrPermission)
+	default:
+		d.Exists, d.Owner, d.Mode = true, f.info.owner, f.info.mode()
+		names, listed := h.listing[dir]
+		if !listed {
+			return stepErr("list data directory "+d.Path, errors.New("it changed while it was examined; try again"))
 		}
 		d.Empty = len(names) == 0
-		d.StandbySignal = names["standby.signal"]
-		d.RecoverySignal = names["recovery.signal"]
-		d.PostmasterPID = names["postmaster.pid"]
-		if msg := p.failure("pg_version"); msg != "" {
-			return stepErr("read "+path.Join(d.Path, "PG_VERSION"), statError(msg))
-		}
-		d.PGVersion, _ = p.text("pg_version")
-		if _, ran := p["controldata"]; ran {
-			if msg := p.failure("controldata"); msg != "" {
-				d.ControlDataError = msg
-			} else {
-				parseControlData(d, string(p["controldata"].out))
+		for _, name := range names {
+			switch name {
+			case "standby.signal":
+				d.StandbySignal = true
+			case "recovery.signal":
+				d.RecoverySignal = true
+			case "postmaster.pid":
+				d.PostmasterPID = true
 			}
 		}
+		if msg, failed := h.pgVersionErr[dir]; failed {
+			return stepErr("read "+path.Join(d.Path, "PG_VERSION"), errors.New(msg))
+		}
+		d.PGVersion = h.pgVersion[dir]
+		if msg, failed := h.controlErr[dir]; failed {
+			d.ControlDataError = msg
+		} else if out, ok := h.controlData[dir]; ok {
+			parseControlData(d, out)
+		}
 	}
-	free, ok := p.text("df")
-	if !ok {
-		return stepErr("measure free space near "+d.Path, errors.New(p.failure("df")))
+	if h.freeErr != nil {
+		return stepErr("measure free space near "+d.Path, h.freeErr)
 	}
-	var avail, bsize uint64
-	if _, err := fmt.Sscanf(free, "%d %d", &avail, &bsize); err != nil {
-		return stepErr("measure free space near "+d.Path, fmt.Errorf("unexpected output of stat -f: %q", free))
-	}
-	d.FreeBytes = avail * bsize
+	d.FreeBytes = h.free[dir]
 	return nil
 }
 
@@ -224,7 +319,7 @@ func (o *nodeObserver) loadConfig(rd *recorder, configFile, dataDir string) (*co
 		return nil, stepErr("read the configuration", rd.ioErr)
 	}
 	if err != nil {
-		if f := rd.known[configFile]; f != nil && errors.Is(f.statErr, fs.ErrNotExist) {
+		if errors.Is(rd.fact(configFile).statErr, fs.ErrNotExist) {
 			return nil, nil
 		}
 		return nil, stepErr("read the configuration", err)

@@ -5,11 +5,12 @@
 // that looks at hosts before a plan; the planner then works on the State
 // alone.
 //
-// Every node is observed at once, each through its own transport (this
-// machine, or one SSH connection per host from a host.Pool). What a node's
-// host says of itself is gathered in one command (a small POSIX sh script run
-// as the node's os_user), and the server's rows in one round trip, so that a
-// node costs about two round trips however far away its host is.
+// Every node is observed at once, through the transport that reaches it
+// (this machine, or one SSH connection per host from a host.Pool). What a
+// host says of the nodes on it is gathered in one command (a small POSIX sh
+// script run as the nodes' os_user), and each server's rows in one round
+// trip, so that observing a fleet costs about two round trips however far
+// away its hosts are.
 //
 // A host that cannot be reached and a server that is down are facts, recorded
 // in the State with their reason. What makes an observation untrustworthy (an
@@ -38,14 +39,17 @@ import (
 
 // Options shape an observation. The zero value is ready to use.
 type Options struct {
-	// Timeout bounds the observation of one node, SSH connection included;
-	// default 30s. A node that takes longer is an error, not a down node.
+	// Timeout bounds the observation of one host (the nodes reached the
+	// same way, observed together), SSH connection included; default 30s.
+	// A host that does not answer within it while connecting is
+	// unreachable; one that stops answering later is an error.
 	Timeout time.Duration
-	// Parallel caps how many nodes are observed at once; default 64.
+	// Parallel caps how many hosts are observed at once; default 64. The
+	// nodes of a host are all observed at once.
 	Parallel int
 }
 
-// DefaultTimeout is the per-node time limit when Options.Timeout is zero.
+// DefaultTimeout is the per-host time limit when Options.Timeout is zero.
 const DefaultTimeout = 30 * time.Second
 
 func (o Options) timeout() time.Duration {
@@ -65,50 +69,65 @@ func (o Options) parallel() int {
 // Observe reads every node of every cluster of sp, all at once, and returns
 // the State in spec order (each cluster's primary first, then its standbys).
 //
+// Nodes reached the same way (this machine as one OS user, or one SSH login
+// and OS user) are observed together: one connection and one command for
+// the host, and one server connection per node.
+//
 // The error joins every node's error, in spec order; the State is returned
 // even then, with what could be read, for "pgrepl state" to show, but a plan
 // must not be made from it.
 func Observe(ctx context.Context, sp *spec.Spec, pool *host.Pool, opts Options) (*state.State, error) {
-	st := &state.State{FormatVersion: state.FormatVersion, Clusters: []*state.Cluster{}}
-	type slot struct {
-		node *state.Node
-		err  error
-	}
-	var slots [][]slot
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, opts.parallel())
-	for ci, c := range sp.Clusters {
-		nodes := c.Nodes()
-		slots = append(slots, make([]slot, len(nodes)))
-		for ni, n := range nodes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					slots[ci][ni] = slot{&state.Node{Name: n.Name, Host: n.Host}, &Error{Cluster: c.Name, Node: n.Name, Host: n.Host, Step: "wait for a free slot", Err: ctx.Err()}}
-					return
-				}
-				defer func() { <-sem }()
-				sn, err := Node(ctx, pool, c, n, opts)
-				slots[ci][ni] = slot{sn, err}
-			}()
+	var members []*member
+	for _, c := range sp.Clusters {
+		for _, n := range c.Nodes() {
+			members = append(members, &member{c: c, n: n})
 		}
 	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, opts.parallel())
+	for _, group := range byHost(members) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+				observeHost(ctx, pool, group, opts)
+			case <-ctx.Done():
+				for _, m := range group {
+					m.sn = newNode(m.n)
+					m.err = &Error{Cluster: m.c.Name, Node: m.n.Name, Host: m.n.Host, Step: "wait to observe", Err: ctx.Err()}
+				}
+			}
+		}()
+	}
 	wg.Wait()
+
+	st := &state.State{FormatVersion: state.FormatVersion, Clusters: []*state.Cluster{}}
 	var errs []error
-	for ci, c := range sp.Clusters {
-		sc := &state.Cluster{Name: c.Name, Nodes: make([]*state.Node, 0, len(slots[ci]))}
-		for _, s := range slots[ci] {
-			sc.Nodes = append(sc.Nodes, s.node)
-			if s.err != nil {
-				errs = append(errs, s.err)
+	i := 0
+	for _, c := range sp.Clusters {
+		sc := &state.Cluster{Name: c.Name, Nodes: []*state.Node{}}
+		for range c.Nodes() {
+			m := members[i]
+			i++
+			sc.Nodes = append(sc.Nodes, m.sn)
+			if m.err != nil {
+				errs = append(errs, m.err)
 			}
 		}
 		st.Clusters = append(st.Clusters, sc)
 	}
 	return st, errors.Join(errs...)
+}
+
+// Node observes one node of cluster c: for apply, which observes a node
+// again after changing it, and for status. The State node is returned even
+// with an error, holding what could be read.
+func Node(ctx context.Context, pool *host.Pool, c *spec.Cluster, n *spec.Node, opts Options) (*state.Node, error) {
+	m := &member{c: c, n: n}
+	observeHost(ctx, pool, []*member{m}, opts)
+	return m.sn, m.err
 }
 
 // Error is a node that could not be observed well enough to plan on.
@@ -126,42 +145,6 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
-
-// Node observes one node of cluster c: for apply, which observes a node
-// again after changing it, and for status. The State node is returned even
-// with an error, holding what could be read.
-func Node(ctx context.Context, pool *host.Pool, c *spec.Cluster, n *spec.Node, opts Options) (*state.Node, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.timeout())
-	defer cancel()
-	sn := &state.Node{
-		Name:      n.Name,
-		Host:      n.Host,
-		Reachable: true,
-		DataDir:   state.DataDir{Path: n.DataDir},
-		Files:     []*state.File{},
-	}
-	fail := func(host, step string, err error) (*state.Node, error) {
-		return sn, &Error{Cluster: c.Name, Node: n.Name, Host: host, Step: step, Err: err}
-	}
-	tr, err := Transport(ctx, pool, n)
-	if err != nil {
-		if Unreachable(err) {
-			sn.Reachable = false
-			sn.Error = err.Error()
-			return sn, nil
-		}
-		return fail(n.Host, "connect to the host", err)
-	}
-	o := &nodeObserver{ctx: ctx, tr: tr, c: c, n: n, sn: sn}
-	if err := o.run(); err != nil {
-		var oe *stepError
-		if errors.As(err, &oe) {
-			return fail(tr.Name(), oe.step, oe.err)
-		}
-		return fail(tr.Name(), "observe", err)
-	}
-	return sn, nil
-}
 
 // stepError names the step of a node's observation that failed.
 type stepError struct {

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,6 +135,20 @@ func TestObserve(t *testing.T) {
 			}
 			f.check(t, st)
 			sameObservation(t, local, st)
+
+			// apply's connection, through the same SSH connection.
+			pool := host.NewPool()
+			defer pool.Close()
+			conn, err := Connect(testCtx(t), pool, sp.Clusters[0].Standbys[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			var app string
+			var recovery bool
+			if err := conn.QueryRow(testCtx(t), "SELECT current_setting('application_name'), pg_is_in_recovery()").Scan(&app, &recovery); err != nil || app != "pgrepl" || !recovery {
+				t.Errorf("Connect to s1: application_name %q, in recovery %v, %v", app, recovery, err)
+			}
 		})
 	}
 
@@ -419,6 +434,8 @@ func TestObserveErrors(t *testing.T) {
 		{kind: "standby", name: "broken", host: "127.0.0.11", port: 5432, dataDir: broken, socket: base},
 		{kind: "standby", name: "badhba", host: "127.0.0.12", port: 5432, dataDir: badHBA, socket: base},
 		{kind: "standby", name: "include", host: "127.0.0.13", port: 5432, dataDir: missingInclude, socket: base},
+		// Logged in as postgres without sudo, it cannot act as daemon.
+		(node{kind: "standby", name: "cannotbecome", host: "127.0.0.3", port: 5499, dataDir: dir("cannotbecome"), socket: base, osUser: "daemon"}).viaSSH(srv, "postgres", "none"),
 		(node{kind: "standby", name: "unreachable", host: "127.0.0.2", port: 5433, dataDir: dir("unreachable"), socket: base}).viaSSH(srv, "root", "sudo"),
 	}
 	nodes[len(nodes)-1].host, nodes[len(nodes)-1].ssh.port = "127.0.0.2", closed
@@ -435,6 +452,7 @@ func TestObserveErrors(t *testing.T) {
 		{"broken", "read the configuration", `syntax error in file "` + filepath.Join(broken, "postgresql.conf") + `" line 2`},
 		{"badhba", "read " + filepath.Join(badHBA, "pg_hba.conf"), `line 2 of configuration file "` + filepath.Join(badHBA, "pg_hba.conf") + `"`},
 		{"include", "read the configuration", `could not open configuration file "` + filepath.Join(missingInclude, "nothere.conf") + `"`},
+		{"cannotbecome", "examine the host as daemon", "cannot act as another user"},
 	}
 	lines := joinedErrors(err)
 	if len(lines) != len(wantSteps) {
@@ -516,5 +534,89 @@ func TestObserveHostKey(t *testing.T) {
 				t.Errorf("a host key problem recorded as an unreachable node")
 			}
 		})
+	}
+}
+
+// TestObserveConfigLayouts: the files PostgreSQL would read, in its order
+// and with their roles, when the server is down: includes of every kind
+// (include_dir skipping hidden files, other names and directories), and a
+// Debian layout whose postgresql.conf names the data directory and
+// hba_file.
+func TestObserveConfigLayouts(t *testing.T) {
+	pgtest.Require(t)
+	base, err := os.MkdirTemp("", "observe-layout-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	pgtest.MkdirAll(t, base, 0o755)
+	p := func(parts ...string) string { return filepath.Join(append([]string{base}, parts...)...) }
+	for _, d := range []string{"inc", "inc/conf.d", "inc/conf.d/sub.conf", "inc/sub", "deb-data", "deb-conf", "deb-conf/hba"} {
+		pgtest.MkdirAll(t, p(d), 0o700)
+	}
+	for name, content := range map[string]string{
+		"inc/postgresql.conf":          "include_dir 'conf.d'\ninclude_if_exists 'nothere.conf'\ninclude 'sub/other.conf'\n",
+		"inc/conf.d/01-a.conf":         "work_mem = '8MB'\n",
+		"inc/conf.d/02-b.conf":         "work_mem = '16MB'\n",
+		"inc/conf.d/.hidden.conf":      "bad = = syntax\n",
+		"inc/conf.d/notes.txt":         "bad = = syntax\n",
+		"inc/conf.d/sub.conf/x.conf":   "bad = = syntax\n",
+		"inc/sub/other.conf":           "max_connections = 50\n",
+		"inc/pg_hba.conf":              "local all all trust\n",
+		"deb-conf/postgresql.conf":     fmt.Sprintf("data_directory = '%s'\nhba_file = '%s'\n", p("deb-data"), p("deb-conf", "hba", "custom_hba.conf")),
+		"deb-conf/hba/custom_hba.conf": "local all all peer\n",
+	} {
+		pgtest.WriteFile(t, p(name), []byte(content), 0o600)
+	}
+	sp, _ := writeSpec(t, specText(
+		node{kind: "primary", name: "inc", host: "127.0.0.2", port: 5432, dataDir: p("inc"), socket: base},
+		node{kind: "standby", name: "deb", host: "127.0.0.3", port: 5432, dataDir: p("deb-data"), configDir: p("deb-conf"), socket: base},
+	))
+	st := mustObserve(t, sp)
+
+	type file struct {
+		path   string
+		role   state.FileRole
+		exists bool
+	}
+	files := func(n *state.Node) []file {
+		var out []file
+		for _, f := range n.Files {
+			out = append(out, file{f.Path, f.Role, f.Exists})
+			if f.Exists {
+				real, err := os.ReadFile(f.Path)
+				if err != nil || !bytes.Equal(real, f.Content) || f.SHA256 != state.Hash(real) {
+					t.Errorf("%s: content or hash differs from the file (%v)", f.Path, err)
+				}
+			}
+		}
+		return out
+	}
+	want := []file{
+		{p("inc", "postgresql.conf"), state.RoleConfig, true},
+		{p("inc", "conf.d", "01-a.conf"), state.RoleInclude, true},
+		{p("inc", "conf.d", "02-b.conf"), state.RoleInclude, true},
+		{p("inc", "nothere.conf"), state.RoleInclude, false},
+		{p("inc", "sub", "other.conf"), state.RoleInclude, true},
+		{p("inc", "postgresql.auto.conf"), state.RoleAuto, false},
+		{p("inc", "pg_hba.conf"), state.RoleHBA, true},
+	}
+	if got := files(stateNode(t, st, "inc")); !reflect.DeepEqual(got, want) {
+		t.Errorf("inc files:\n%v\nwant\n%v", got, want)
+	}
+	deb := stateNode(t, st, "deb")
+	want = []file{
+		{p("deb-conf", "postgresql.conf"), state.RoleConfig, true},
+		{p("deb-data", "postgresql.auto.conf"), state.RoleAuto, false},
+		{p("deb-conf", "hba", "custom_hba.conf"), state.RoleHBA, true},
+	}
+	if got := files(deb); !reflect.DeepEqual(got, want) {
+		t.Errorf("deb files:\n%v\nwant\n%v", got, want)
+	}
+	if deb.ConfigFile != p("deb-conf", "postgresql.conf") || deb.HBAFile != p("deb-conf", "hba", "custom_hba.conf") {
+		t.Errorf("deb: config file %s, hba file %s", deb.ConfigFile, deb.HBAFile)
+	}
+	if !deb.DataDir.Exists || !deb.DataDir.Empty {
+		t.Errorf("deb data dir: %+v", deb.DataDir)
 	}
 }

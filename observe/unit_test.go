@@ -174,8 +174,8 @@ func TestPasswordState(t *testing.T) {
 func TestParseProbe(t *testing.T) {
 	k := "0123abcd"
 	out := "\n--" + k + " machine-id\nabc\n\n--" + k + " rc 0\n" +
-		"\n--" + k + " file 0\nbinary\x00\n--other x\n\n--" + k + " rc 0\n" +
-		"\n--" + k + " stat 1\nstat: cannot statx '/x': No such file or directory\n--" + k + " rc 1\n"
+		"\n--" + k + " cat\nbinary\x00\n--other x\n\n--" + k + " rc 0\n" +
+		"\n--" + k + " version 0\nsh: 1: /x/postgres: not found\n--" + k + " rc 127\n"
 	r, err := parseProbe([]byte(out), k)
 	if err != nil {
 		t.Fatal(err)
@@ -183,11 +183,11 @@ func TestParseProbe(t *testing.T) {
 	if got, _ := r.text("machine-id"); got != "abc" {
 		t.Errorf("machine-id %q", got)
 	}
-	if got := string(r["file 0"].out); got != "binary\x00\n--other x\n" {
-		t.Errorf("file 0: %q", got)
+	if got := string(r["cat"].out); got != "binary\x00\n--other x\n" {
+		t.Errorf("cat: %q", got)
 	}
-	if !errors.Is(statError(r.failure("stat 1")), fs.ErrNotExist) {
-		t.Errorf("stat 1 failure %q is not ErrNotExist", r.failure("stat 1"))
+	if got := r.failure("version 0"); got != "sh: 1: /x/postgres: not found" {
+		t.Errorf("version 0 failure %q", got)
 	}
 	for _, bad := range []string{"", "garbage", "\n--" + k + " a\nx", "\n--" + k + " a\nx\n--" + k + " rc x\n"} {
 		if _, err := parseProbe([]byte(bad), k); err == nil {

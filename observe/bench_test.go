@@ -1,0 +1,68 @@
+package observe
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/pgtest"
+	"github.com/pgrepl/pgrepl/internal/sshtest"
+	"github.com/pgrepl/pgrepl/spec"
+)
+
+// BenchmarkObserve measures a whole observation (a new pool each time, as
+// "pgrepl state" makes one) of a primary and one standby against a primary
+// and eight: nodes are observed in parallel, so the second should cost far
+// less than the 4.5 times as many nodes. The standbys are stand-alone
+// servers on 127.0.0.3 to 127.0.0.10 (what is observed is the same as for a
+// replica, and they start faster). Over SSH each node is its own host, with
+// an sshd of its own.
+func BenchmarkObserve(b *testing.B) {
+	servers := []*pgtest.Server{pgtest.Start(b, pgtest.Options{Host: "127.0.0.2"})}
+	for i := 3; i <= 10; i++ {
+		servers = append(servers, pgtest.Start(b, pgtest.Options{Host: fmt.Sprintf("127.0.0.%d", i)}))
+	}
+	nodes := make([]node, len(servers))
+	for i, s := range servers {
+		kind := "standby"
+		if i == 0 {
+			kind = "primary"
+		}
+		nodes[i] = serverNode(kind, fmt.Sprintf("pg%d", i+1), s)
+	}
+	specs := func(nodes []node) map[int]*spec.Spec {
+		one, _ := writeSpec(b, specText(nodes[:2]...))
+		eight, _ := writeSpec(b, specText(nodes...))
+		return map[int]*spec.Spec{1: one, 8: eight}
+	}
+	local := specs(nodes)
+	sshNodes := make([]node, len(nodes))
+	for i, n := range nodes {
+		srv := sshtest.Start(b, sshtest.Options{Host: n.host})
+		sshNodes[i] = n.viaSSH(srv, "root", "sudo")
+	}
+	remote := specs(sshNodes)
+
+	for _, tc := range []struct {
+		name  string
+		specs map[int]*spec.Spec
+	}{{"local", local}, {"ssh", remote}} {
+		for _, standbys := range []int{1, 8} {
+			sp := tc.specs[standbys]
+			b.Run(fmt.Sprintf("%s/1+%d", tc.name, standbys), func(b *testing.B) {
+				ctx := testCtx(b)
+				for b.Loop() {
+					pool := host.NewPool()
+					st, err := Observe(ctx, sp, pool, Options{})
+					pool.Close()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n := len(st.Clusters[0].Nodes); n != 1+standbys || !st.Clusters[0].Nodes[n-1].Server.Up {
+						b.Fatalf("observed %d nodes, last up: %v", n, st.Clusters[0].Nodes[n-1].Server.Up)
+					}
+				}
+			})
+		}
+	}
+}
