@@ -500,6 +500,12 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 // the backup for a restart's rollback, and checks a pg_hba.conf with the
 // running server (putting the previous version back if it is refused).
 func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change, oldSHA string, content []byte) (string, error) {
+	if ch.File.Redacted {
+		var err error
+		if content, err = redoEdit(ctx, n, ch); err != nil {
+			return "", err
+		}
+	}
 	if content == nil {
 		return "", fmt.Errorf("%s: edit_file %s has no content: apply a plan made by plan.Make, not one read from a file", n.Name(), ch.Path)
 	}

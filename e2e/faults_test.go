@@ -144,7 +144,7 @@ func TestFaults(t *testing.T) {
 			t.Errorf("a data directory is left where the failed basebackup ran: %v", err)
 		}
 		// The next plan rebuilds it.
-		if _, _, pl := p.observePlan(); !hasAction(pl, "pg2", plan.Basebackup) {
+		if pl := p.plan(); !hasAction(pl, "pg2", plan.Basebackup) {
 			t.Errorf("the next plan does not rebuild pg2")
 		}
 		p.primary.Exec(t, "ALTER ROLE replicator VALID UNTIL 'infinity'")
@@ -180,19 +180,22 @@ func TestFaults(t *testing.T) {
 			t.Errorf("the partial copy is not in %s: %v", failed[0], err)
 		}
 		p.requireOldClusterIntact()
-		if _, _, pl := p.observePlan(); !hasAction(pl, "pg2", plan.Basebackup) {
+		if pl := p.plan(); !hasAction(pl, "pg2", plan.Basebackup) {
 			t.Errorf("the next plan does not rebuild pg2")
 		}
 	})
 
 	t.Run("repaired", func(t *testing.T) {
-		// Another apply holds the lock for a moment: this one waits.
+		// A saved plan, applied while another apply holds the lock for a
+		// moment: this one waits, then applies exactly that plan.
+		planFile := filepath.Join(p.dir, "repair.plan")
+		p.savePlan(planFile)
 		l := holdLock()
 		go func() {
 			time.Sleep(time.Second)
 			l.Release(context.Background())
 		}()
-		r := p.pgrepl("apply", "--auto-approve", "--lock-timeout", "1m")
+		r := pgreplIn(t, nil, "apply", "--lock-timeout", "1m", planFile)
 		if r.code != 0 {
 			t.Fatalf("apply after the faults:\n%s", r)
 		}

@@ -13,6 +13,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -23,11 +24,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/internal/cli"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 	"github.com/pgrepl/pgrepl/internal/sshtest"
-	"github.com/pgrepl/pgrepl/observe"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
@@ -168,50 +167,35 @@ func (p *pair) loadSpec() *spec.Spec {
 	return sp
 }
 
-// observePlan observes the hosts and plans, as "pgrepl plan" does.
-func (p *pair) observePlan() (*spec.Spec, *state.State, *plan.Plan) {
+// plan runs "pgrepl plan --format json" and returns the plan.
+func (p *pair) plan() *plan.Plan {
 	p.t.Helper()
-	sp := p.loadSpec()
-	pool := host.NewPool()
-	defer pool.Close()
-	st, err := observe.Observe(testCtx(p.t), sp, pool, observe.Options{})
-	if err != nil {
-		p.t.Fatalf("observe: %v", err)
+	r := p.pgrepl("plan", "--format", "json")
+	if r.code != 0 {
+		p.t.Fatalf("plan:\n%s", r)
 	}
-	pl, err := plan.Make(sp, st, plan.Options{})
-	if err != nil {
-		p.t.Fatalf("plan: %v", err)
+	var pl plan.Plan
+	if err := json.Unmarshal([]byte(r.stdout), &pl); err != nil {
+		p.t.Fatalf("plan --format json: %v\n%s", err, r.stdout)
 	}
-	return sp, st, pl
+	return &pl
 }
 
-// savePlan writes a saved plan, as "pgrepl plan --out" does.
-func (p *pair) savePlan(file string) *plan.Plan {
+// savePlan runs "pgrepl plan --out file".
+func (p *pair) savePlan(file string) {
 	p.t.Helper()
-	sp, st, pl := p.observePlan()
-	saved, err := plan.NewSaved(sp, st, plan.Options{}, pl, "test")
-	if err != nil {
-		p.t.Fatal(err)
+	if r := p.pgrepl("plan", "--out", file); r.code != 0 {
+		p.t.Fatalf("plan --out:\n%s", r)
 	}
-	var buf bytes.Buffer
-	if err := saved.Write(&buf); err != nil {
-		p.t.Fatal(err)
-	}
-	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
-		p.t.Fatal(err)
-	}
-	return pl
 }
 
-// requireNoChanges fails unless a fresh plan is empty.
+// requireNoChanges fails unless "pgrepl plan --detailed-exitcode" says
+// there is nothing to do (exit 0).
 func (p *pair) requireNoChanges() {
 	p.t.Helper()
-	if _, _, pl := p.observePlan(); !pl.Empty() {
-		var b strings.Builder
-		for _, c := range pl.Changes {
-			fmt.Fprintf(&b, "\n  %s %s %s: %s", c.Node, c.Action, c.Path, c.Reason)
-		}
-		p.t.Fatalf("the plan after apply has changes:%s", b.String())
+	r := p.pgrepl("plan", "--detailed-exitcode")
+	if r.code != 0 || !strings.Contains(r.stdout, "No changes.") {
+		p.t.Fatalf("the plan after apply:\n%s", r)
 	}
 }
 

@@ -54,7 +54,31 @@ func TestLocal(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
-	r := p.pgrepl("apply", "--auto-approve")
+	// Without a terminal and without --auto-approve, apply refuses; on a
+	// terminal, anything but "yes" cancels; both touch nothing.
+	dirs := []string{p.primary.Dir, p.standby.Dir}
+	before := snapshot(t, dirs...)
+	r := p.pgrepl("apply")
+	outputs = append(outputs, r.stdout, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "there is no terminal to ask it on") {
+		t.Fatalf("apply without a terminal:\n%s", r)
+	}
+	control, term := openPTY(t)
+	if _, err := control.WriteString("no\n"); err != nil {
+		t.Fatal(err)
+	}
+	r = pgreplIn(t, term, "--spec", p.spec, "apply")
+	outputs = append(outputs, r.stdout, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stdout, "Plan: ") || !strings.Contains(r.stdout, "Do you want to perform these actions? Only 'yes' will be accepted: ") ||
+		!strings.Contains(r.stderr, "apply cancelled") {
+		t.Fatalf("apply answered no:\n%s", r)
+	}
+	requireSameSnapshot(t, before, snapshot(t, dirs...))
+
+	if _, err := control.WriteString("yes\n"); err != nil {
+		t.Fatal(err)
+	}
+	r = pgreplIn(t, term, "--spec", p.spec, "apply")
 	stop.Store(true)
 	wg.Wait()
 	outputs = append(outputs, r.stdout, r.stderr)

@@ -62,7 +62,7 @@ func TestSSH(t *testing.T) {
 	// The host comes back (a new sshd: another port and host key).
 	p.ssh["127.0.0.3"] = sshtest.Start(t, sshtest.Options{Host: "127.0.0.3"})
 	p.writeSpec()
-	if _, _, pl := p.observePlan(); !hasAction(pl, "pg2", plan.Basebackup) {
+	if pl := p.plan(); !hasAction(pl, "pg2", plan.Basebackup) {
 		t.Fatal("the next plan does not rebuild pg2")
 	}
 	r = p.pgrepl("apply", "--auto-approve")
