@@ -2,12 +2,14 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -617,12 +619,14 @@ func (ex *executor) basebackup(ctx context.Context, c *spec.Cluster, n *Node, ns
 // the standby alone: its config edits are what the files pg_basebackup
 // really wrote need (the plan's were computed on a model of them).
 func (ex *executor) recompute(ctx context.Context, c *spec.Cluster, sb *spec.Node, ns *nodeState) error {
-	pst, err := ex.opts.Observe(ctx, c, c.Primary)
-	if err != nil {
-		return err
-	}
-	sst, err := ex.opts.Observe(ctx, c, sb)
-	if err != nil {
+	var pst, sst *state.Node
+	var perr, serr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); pst, perr = ex.opts.Observe(ctx, c, c.Primary) }()
+	go func() { defer wg.Done(); sst, serr = ex.opts.Observe(ctx, c, sb) }()
+	wg.Wait()
+	if err := errors.Join(perr, serr); err != nil {
 		return err
 	}
 	st := &state.State{FormatVersion: state.FormatVersion, Clusters: []*state.Cluster{{Name: c.Name, Nodes: []*state.Node{pst, sst}}}}

@@ -111,62 +111,11 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 	if opts.Stamp == "" {
 		opts.Stamp = Stamp(time.Now())
 	}
-	if up, err := Running(ctx, n); err != nil {
-		return fail(err)
-	} else if up {
-		return fail(fmt.Errorf("%s/postmaster.pid exists: the server must be stopped first", dataDir))
-	}
-	if opts.Passfile != "" {
-		if _, err := n.Transport.Stat(ctx, opts.Passfile); err != nil {
-			return fail(fmt.Errorf("passfile: %w", err))
-		}
-	}
 	argv, err := basebackupArgv(s.BinDir, dataDir, n.Name(), opts)
 	if err != nil {
 		return fail(err)
 	}
-
-	// What is there now.
-	existing, empty := false, false
-	if fi, err := n.Transport.Stat(ctx, dataDir); err == nil {
-		if !fi.IsDir() {
-			return fail(fmt.Errorf("%s is not a directory", dataDir))
-		}
-		existing = true
-		names, err := n.Transport.ReadDir(ctx, dataDir)
-		if err != nil {
-			return fail(err)
-		}
-		empty = len(names) == 0
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fail(err)
-	}
-
-	if opts.NeedBytes > 0 {
-		free, err := freeBytes(ctx, n, dataDir)
-		if err != nil {
-			return fail(err)
-		}
-		if free < opts.NeedBytes {
-			return fail(fmt.Errorf("not enough free space for the new data directory beside %s: %s free, %s needed (the primary's size and 10%%); the present data directory is kept, so free space elsewhere", dataDir, human(free), human(opts.NeedBytes)))
-		}
-	}
-
-	switch {
-	case existing && empty:
-		// Nothing to keep; pg_basebackup wants an empty directory of
-		// mode 0700, so make it anew.
-		if err := n.Transport.Remove(ctx, dataDir); err != nil {
-			return fail(err)
-		}
-	case existing:
-		aside := dataDir + ".pgrepl-" + opts.Stamp
-		if err := n.Transport.Rename(ctx, dataDir, aside); err != nil {
-			return fail(fmt.Errorf("move the data directory aside: %w", err))
-		}
-		r.MovedAside = aside
-	}
-	if err := n.Transport.MkdirAll(ctx, dataDir, 0o700); err != nil {
+	if r.MovedAside, err = prepareDataDir(ctx, n, dataDir, opts); err != nil {
 		return fail(err)
 	}
 
@@ -253,40 +202,71 @@ func basebackupArgv(binDir, dataDir, node string, opts BasebackupOptions) ([]str
 	return append(argv, "--checkpoint="+checkpoint), nil
 }
 
+// prepareScript readies the data directory "$1" for pg_basebackup in one
+// command: the server must be down (no postmaster.pid), the passfile "$2"
+// must exist (when named), the file system must have "$3" bytes free; then
+// a directory with data is moved aside to "$4" (renamed: never copied, never
+// deleted; an existing "$4" is refused), an empty one is removed, and a new
+// one is made with mode 0700. It prints "moved" when it moved one aside.
+// Exit statuses 10-14 say which check failed.
+const prepareScript = `dd=$1
+if [ -e "$dd/postmaster.pid" ]; then echo "$dd/postmaster.pid exists: the server must be stopped first" >&2; exit 10; fi
+if [ -n "$2" ] && [ ! -e "$2" ]; then echo "passfile $2: No such file or directory" >&2; exit 11; fi
+state=missing
+if [ -e "$dd" ] || [ -L "$dd" ]; then
+	if [ ! -d "$dd" ]; then echo "$dd is not a directory" >&2; exit 12; fi
+	if [ -z "$(ls -A -- "$dd")" ]; then state=empty; else state=full; fi
+fi
+if [ "$3" -gt 0 ]; then
+	p=$dd
+	while [ ! -e "$p" ]; do p=${p%/*}; p=${p:-/}; done
+	free=$(df -P -B1 -- "$p" | awk 'NR == 2 { print $4 }')
+	if [ -z "$free" ]; then echo "df $p gave no free space" >&2; exit 1; fi
+	if [ "$free" -lt "$3" ]; then printf '%s\n' "$free"; exit 13; fi
+fi
+case $state in
+empty) rmdir -- "$dd" || exit 1 ;;
+full)
+	if [ -e "$4" ] || [ -L "$4" ]; then echo "$4: File exists" >&2; exit 14; fi
+	mv -T -- "$dd" "$4" || exit 1
+	echo moved ;;
+esac
+mkdir -m 0700 -- "$dd" || exit 1
+`
+
+// prepareDataDir runs prepareScript and returns where the data directory
+// went, if it was moved aside.
+func prepareDataDir(ctx context.Context, n *Node, dataDir string, opts BasebackupOptions) (string, error) {
+	aside := dataDir + ".pgrepl-" + opts.Stamp
+	res, err := n.Transport.Run(ctx, host.Cmd{
+		Argv: []string{"sh", "-c", prepareScript, "pgrepl-prepare", dataDir, opts.Passfile, strconv.FormatUint(opts.NeedBytes, 10), aside},
+		As:   n.Spec.OSUser,
+	})
+	if err != nil {
+		return "", err
+	}
+	out := strings.TrimSpace(string(res.Stdout))
+	switch res.ExitCode {
+	case 0:
+		if out == "moved" {
+			return aside, nil
+		}
+		return "", nil
+	case 13:
+		free, _ := strconv.ParseUint(out, 10, 64)
+		return "", fmt.Errorf("not enough free space for the new data directory beside %s: %s free, %s needed (the primary's size and 10%%); the present data directory is kept, so free space elsewhere", dataDir, human(free), human(opts.NeedBytes))
+	case 10, 11, 12, 14:
+		return "", errors.New(strings.TrimSpace(string(res.Stderr)))
+	}
+	return "", fmt.Errorf("prepare %s for pg_basebackup: %w", dataDir, res.Err())
+}
+
 // connQuote quotes a libpq conninfo value when it needs it.
 func connQuote(v string) string {
 	if v != "" && !strings.ContainsAny(v, " \t\n'\\=") {
 		return v
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-}
-
-// freeBytes is the space available to the OS user on the file system that
-// will hold dir (its nearest existing ancestor), from df.
-func freeBytes(ctx context.Context, n *Node, dir string) (uint64, error) {
-	p := dir
-	for {
-		if _, err := n.Transport.Stat(ctx, p); err == nil {
-			break
-		} else if !errors.Is(err, fs.ErrNotExist) || p == "/" {
-			return 0, err
-		}
-		p = path.Dir(p)
-	}
-	res, err := n.run(ctx, "df", "-P", "-B1", "--", p)
-	if err != nil {
-		return 0, fmt.Errorf("free space of %s: %w", p, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
-	f := strings.Fields(lines[len(lines)-1])
-	if len(lines) < 2 || len(f) < 4 {
-		return 0, fmt.Errorf("free space of %s: unexpected output of df: %q", p, res.Stdout)
-	}
-	free, err := strconv.ParseUint(f[3], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("free space of %s: unexpected output of df: %q", p, res.Stdout)
-	}
-	return free, nil
 }
 
 // human formats a byte count: "1.5 GB".

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
 
 	"github.com/pgrepl/pgrepl/host"
-	"github.com/pgrepl/pgrepl/state"
 )
 
 // Backup is the previous version of a file that apply replaced, kept beside
@@ -53,22 +51,9 @@ func short(h string) string {
 // mode).
 func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte, mode fs.FileMode, stamp string) (Backup, error) {
 	b := Backup{Node: n.Name(), Path: path}
-	old, err := n.Transport.ReadFile(ctx, path)
-	exists := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return b, fmt.Errorf("%s: re-read %s before writing it: %w", n.Name(), path, err)
-	}
-	got := ""
-	if exists {
-		got = state.Hash(old)
-	}
-	if got != wantSHA {
-		return b, &ChangedError{Node: n.Name(), Path: path, Want: wantSHA, Got: got}
-	}
-	if exists {
-		if b.Copy, err = backupFile(ctx, n, path, stamp); err != nil {
-			return b, err
-		}
+	var err error
+	if b.Copy, err = checkAndBackup(ctx, n, path, wantSHA, stamp); err != nil {
+		return b, err
 	}
 	if mode == 0 {
 		mode = 0o600
@@ -79,32 +64,48 @@ func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte
 	return b, nil
 }
 
-// backupScript copies "$1" to "$2" keeping mode, owner (as far as the user
-// may) and times, and refuses to replace an existing "$2".
-const backupScript = `if [ -e "$2" ] || [ -L "$2" ]; then echo "$2: File exists" >&2; exit 3; fi
-exec cp -p -- "$1" "$2"
+// backupScript checks that "$1" has the sha256 "$2" ("" = that there is no
+// such file; else exit 4 with the hash it has on stdout), then copies it to
+// "$3", or "$3-1", "$3-2", … when taken, keeping mode, owner (as far as the
+// user may) and times, and prints the copy's name. One command, so that an
+// edit costs two round trips to the host: this, and the write.
+const backupScript = `if [ -e "$1" ]; then
+	got=$(sha256sum < "$1") || exit 1
+	got=${got%% *}
+else
+	got=
+fi
+if [ "$got" != "$2" ]; then printf '%s\n' "$got"; exit 4; fi
+[ -z "$got" ] && exit 0
+dst=$3
+i=0
+while [ -e "$dst" ] || [ -L "$dst" ]; do
+	i=$((i + 1))
+	if [ "$i" -gt 99 ]; then echo "100 backups named $3* exist already" >&2; exit 1; fi
+	dst=$3-$i
+done
+cp -p -- "$1" "$dst" || exit 1
+printf '%s\n' "$dst"
 `
 
-// backupFile copies path to a free <path>.pgrepl-<stamp>[-N] and returns it.
-func backupFile(ctx context.Context, n *Node, path, stamp string) (string, error) {
-	for i := 0; i < 100; i++ {
-		dst := path + ".pgrepl-" + stamp
-		if i > 0 {
-			dst += "-" + strconv.Itoa(i)
-		}
-		res, err := n.Transport.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", backupScript, "pgrepl-backup", path, dst}, As: n.Spec.OSUser})
-		if err != nil {
-			return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, err)
-		}
-		switch res.ExitCode {
-		case 0:
-			return dst, nil
-		case 3:
-			continue
-		}
-		return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, res.Err())
+// checkAndBackup refuses a file that changed since the plan and keeps a
+// copy of it beside it; it returns the copy's name ("" for no file).
+func checkAndBackup(ctx context.Context, n *Node, path, wantSHA, stamp string) (string, error) {
+	res, err := n.Transport.Run(ctx, host.Cmd{
+		Argv: []string{"sh", "-c", backupScript, "pgrepl-backup", path, wantSHA, path + ".pgrepl-" + stamp},
+		As:   n.Spec.OSUser,
+	})
+	if err != nil {
+		return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, err)
 	}
-	return "", fmt.Errorf("%s: keep the previous %s: 100 backups named %s.pgrepl-%s* exist already", n.Name(), path, path, stamp)
+	out := strings.TrimSpace(string(res.Stdout))
+	switch res.ExitCode {
+	case 0:
+		return out, nil
+	case 4:
+		return "", &ChangedError{Node: n.Name(), Path: path, Want: wantSHA, Got: out}
+	}
+	return "", fmt.Errorf("%s: keep the previous %s: %w", n.Name(), path, res.Err())
 }
 
 // Restore puts the previous version of b's file back (atomically, keeping

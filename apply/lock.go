@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/user"
 	"path"
@@ -207,25 +206,34 @@ func holderNote(li LockInfo) string {
 	return ""
 }
 
+// releaseScript removes the lock "$1" if it still holds the token "$2";
+// exit 5 when it is gone, 6 (with its content on stdout) when another
+// holder has it now.
+const releaseScript = `if [ ! -e "$1" ]; then exit 5; fi
+tok=$(sed -n 's/^token: //p' "$1") || exit 1
+if [ "$tok" != "$2" ]; then cat -- "$1"; exit 6; fi
+exec rm -f -- "$1"
+`
+
 // Release removes the lock, if it is still this holder's. It works after
 // ctx has ended: an apply that was interrupted still releases its lock.
 func (h *Held) Release(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	b, err := h.tr.ReadFile(ctx, h.Path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("release lock %s on %s: someone removed it while this apply held it", h.Path, h.tr.Name())
-	}
+	res, err := h.tr.Run(ctx, host.Cmd{Argv: []string{"sh", "-c", releaseScript, "pgrepl-unlock", h.Path, h.Info.Token}, As: h.as})
 	if err != nil {
-		return fmt.Errorf("release lock: %w", err)
+		return fmt.Errorf("release lock %s: %w", h.Path, err)
 	}
-	if got := decodeLockInfo(b); got.Token != h.Info.Token {
+	switch res.ExitCode {
+	case 0:
+		return nil
+	case 5:
+		return fmt.Errorf("release lock %s on %s: someone removed it while this apply held it", h.Path, h.tr.Name())
+	case 6:
+		got := decodeLockInfo(res.Stdout)
 		return fmt.Errorf("release lock %s on %s: it is now held by %s (pid %d), not by this apply; left in place", h.Path, h.tr.Name(), got.Who, got.PID)
 	}
-	if err := h.tr.Remove(ctx, h.Path); err != nil {
-		return fmt.Errorf("release lock: %w", err)
-	}
-	return nil
+	return fmt.Errorf("release lock %s: %w", h.Path, res.Err())
 }
 
 // whoAmI is user@machine of this process.

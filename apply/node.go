@@ -31,13 +31,3 @@ const StampLayout = "20060102T150405Z"
 
 // Stamp formats t for names of backups and moved-aside directories.
 func Stamp(t time.Time) string { return t.UTC().Format(StampLayout) }
-
-// run runs argv on n's host as the node's OS user and turns a failed command
-// into an error carrying its stderr.
-func (n *Node) run(ctx context.Context, argv ...string) (host.Result, error) {
-	res, err := n.Transport.Run(ctx, host.Cmd{Argv: argv, As: n.Spec.OSUser})
-	if err != nil {
-		return res, err
-	}
-	return res, res.Err()
-}
