@@ -141,7 +141,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 	if f := r.Failed(); f != nil && f.Change.Action != plan.Verify {
 		fmt.Fprintf(&b, "Apply stopped at step %d of %d.\n", f.Index, r.planSteps())
 	} else if failed > 0 {
-		fmt.Fprintf(&b, "Apply finished, but %s failed.\n", plural(failed, "check", "checks"))
+		fmt.Fprintf(&b, "Apply finished, but %s failed verification.\n", plural(failed, "standby", "standbys"))
 	}
 	section := func(title string, st StepStatus) {
 		first := true
@@ -718,7 +718,15 @@ func (ex *executor) verify(ctx context.Context, c *spec.Cluster, n *Node, ch *pl
 		}
 	}
 	if !rep.OK {
-		return "", fmt.Errorf("%s: verify: %s", n.Name(), strings.Join(rep.Failed(), ", "))
+		var failed []string
+		for _, sb := range rep.Standbys {
+			for _, chk := range sb.Checks {
+				if !chk.OK {
+					failed = append(failed, chk.Name+" ("+chk.Detail+")")
+				}
+			}
+		}
+		return "", fmt.Errorf("%s: verify failed: %s", n.Name(), strings.Join(failed, "; "))
 	}
 	sb := rep.Standbys[0]
 	return fmt.Sprintf("streaming (%s), %d bytes behind", sb.SyncState, sb.LagBytes), nil

@@ -199,3 +199,25 @@ func TestPrinterProgress(t *testing.T) {
 		t.Errorf("terminal progress:\n%q\nwant:\n%q", out.String(), want)
 	}
 }
+
+// TestReportVerifyFailed: every change made, but a standby does not
+// stream: the report says the apply finished and which checks failed.
+func TestReportVerifyFailed(t *testing.T) {
+	ch := func(node string, a plan.Action) *plan.Change {
+		return &plan.Change{Cluster: "demo", Node: node, Action: a}
+	}
+	res := &Result{Steps: []Step{
+		{Index: 1, Change: ch("pg2", plan.Start), Label: "pg2: start", Status: StepDone},
+		{Index: 2, Change: ch("pg2", plan.Verify), Label: "pg2: verify", Status: StepFailed,
+			Err: errors.New(`pg2: verify failed: streaming (no pg_stat_replication row with application_name "pg2" on the primary); replay (did not replay the primary's 0/3000148 within 1m0s (1234 bytes behind))`)},
+		{Index: 3, Change: ch("pg3", plan.Verify), Label: "pg3: verify", Status: StepDone, Note: "streaming (async), 0 bytes behind"},
+	}}
+	var b bytes.Buffer
+	if err := res.WriteReport(&b); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "verify-failed.txt", b.String())
+	if f := res.Failed(); f == nil || f.Index != 2 {
+		t.Errorf("Failed() = %+v", f)
+	}
+}

@@ -22,11 +22,43 @@
 //     (internal/scram), pg_basebackup and the standby read a passfile of
 //     mode 0600.
 //
+// Output. Steps run in plan order; each prints, to the command's stdout,
+// a line when it starts and one when it ends, with its duration and what it
+// left behind:
+//
+//	pg1: edit_file /srv/pg1/postgresql.conf ...
+//	pg1: edit_file /srv/pg1/postgresql.conf: done (0.1s); previous version kept as /srv/pg1/postgresql.conf.pgrepl-20261125T224837Z
+//	pg2: basebackup from pg1 ...
+//	pg2: basebackup from pg1: 45% (90.1 MB of 200.0 MB)
+//	pg2: basebackup from pg1: done (12.3s); previous data directory kept at /srv/pg2.pgrepl-20261125T224837Z
+//	pg2: verify ...
+//	  ok     streaming    pg_stat_replication: streaming (async)
+//	pg2: verify: done (0.1s); streaming (async), 0 bytes behind
+//
+// (nodes are "cluster/node" when the spec has several clusters).
+// pg_basebackup's progress is a bar redrawn in place on a terminal, and a
+// line at most every 5 seconds otherwise. A step that fails ends with
+// "FAILED (duration)"; the apply stops, and Result.WriteReport lists what
+// was done, what failed (with the command's error output, the server's log
+// for a start) and what was not done — the command prints it to stderr.
+//
+// Files apply leaves beside what it changes (it removes nothing but its own
+// lock and an empty directory it made or replaces):
+//
+//	<file>.pgrepl-<stamp>[-N]          the previous version of an edited config file
+//	<file>.pgrepl-<stamp>-undone       a new file taken back by a failed restart
+//	<data_dir>.pgrepl-<stamp>          a standby's data directory, moved aside for a rebuild
+//	<data_dir>.pgrepl-<stamp>-failed   the partial copy of a pg_basebackup that failed
+//	<data_dir>.log                     the server's output when started by pg_ctl
+//	<data_dir of primary>/../.pgrepl-<cluster>.lock   while an apply runs (LockPath)
+//
 // Timestamps in names are UTC, "20261125T224837Z" (Stamp).
 //
-// The pg_ctl control writes the server's startup output to
-// <data_dir>.log, beside the data directory (pg_ctl start always gets -l:
-// without it the server inherits pgrepl's stdout and the command never
-// ends). A server with logging_collector on logs there only until the
-// collector starts.
+// The pg_ctl control writes the server's output to <data_dir>.log, beside
+// the data directory (pg_ctl start always gets -l: without it the server
+// inherits pgrepl's stdout and the command never ends; beside, so that
+// pg_basebackup does not copy it and a rebuild keeps it). A server with
+// logging_collector on logs there only until the collector starts.
+// pg_ctlcluster and systemd keep their own logs; a failed start quotes the
+// last lines of whichever applies.
 package apply
