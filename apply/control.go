@@ -52,12 +52,11 @@ func controlCmd(n *Node, op ControlOp, timeout time.Duration) (host.Cmd, error) 
 		if !ok || ver == "" || name == "" {
 			return host.Cmd{}, fmt.Errorf("%s: control pg_ctlcluster needs service = \"VERSION/NAME\" (such as \"15/main\"), not %q", n.Name(), s.Service)
 		}
-		argv := []string{"pg_ctlcluster", "--timeout", secs}
-		if op != OpStart {
-			argv = append(argv, "--mode", "fast")
-		}
-		// pg_ctlcluster waits (pg_ctl -w) by default.
-		return host.Cmd{Argv: append(argv, ver, name, string(op)), As: s.OSUser}, nil
+		// As root, as Debian means it: pg_ctlcluster hands the action to
+		// systemctl when the cluster is a systemd unit (extra pg_ctl
+		// options would bypass systemd, so none are given: its stop is
+		// "fast" and waits, and pgrepl waits for the outcome itself).
+		return host.Cmd{Argv: []string{"pg_ctlcluster", ver, name, string(op)}, As: "root"}, nil
 	case "systemd":
 		if s.Service == "" {
 			return host.Cmd{}, fmt.Errorf("%s: control systemd needs a service (the unit, such as \"postgresql@15-main\")", n.Name())

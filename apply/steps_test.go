@@ -251,8 +251,8 @@ func TestControlCommands(t *testing.T) {
 		{"pg_ctl", "", OpStart, "/usr/lib/postgresql/15/bin/pg_ctl start -D /srv/pg1 -w -t 60 -l /srv/pg1.log", "postgres"},
 		{"pg_ctl", "", OpStop, "/usr/lib/postgresql/15/bin/pg_ctl stop -D /srv/pg1 -w -t 60 -m fast", "postgres"},
 		{"pg_ctl", "", OpRestart, "/usr/lib/postgresql/15/bin/pg_ctl restart -D /srv/pg1 -w -t 60 -m fast -l /srv/pg1.log", "postgres"},
-		{"pg_ctlcluster", "15/main", OpStart, "pg_ctlcluster --timeout 60 15 main start", "postgres"},
-		{"pg_ctlcluster", "15/main", OpStop, "pg_ctlcluster --timeout 60 --mode fast 15 main stop", "postgres"},
+		{"pg_ctlcluster", "15/main", OpStart, "pg_ctlcluster 15 main start", "root"},
+		{"pg_ctlcluster", "15/main", OpStop, "pg_ctlcluster 15 main stop", "root"},
 		{"systemd", "postgresql@15-main", OpRestart, "systemctl restart postgresql@15-main", "root"},
 	} {
 		cmd, err := controlCmd(node(c.control, c.service), c.op, time.Minute)
