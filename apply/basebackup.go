@@ -126,7 +126,7 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 		err = res.Err()
 	}
 	if err == nil {
-		return r, nil
+		return r, dropCopiedSocketLocks(ctx, n, dataDir)
 	}
 	be := &BasebackupError{Node: n.Name(), Err: err, Stderr: pw.messages(), Result: r}
 	var ee *host.ExitError
@@ -259,6 +259,30 @@ func prepareDataDir(ctx context.Context, n *Node, dataDir string, opts Basebacku
 		return "", errors.New(strings.TrimSpace(string(res.Stderr)))
 	}
 	return "", fmt.Errorf("prepare %s for pg_basebackup: %w", dataDir, res.Err())
+}
+
+// socketLockRE matches the lock file of a unix socket PostgreSQL makes in
+// its socket directory.
+var socketLockRE = regexp.MustCompile(`^\.s\.PGSQL\.[0-9]+\.lock$`)
+
+// dropCopiedSocketLocks removes the socket lock files pg_basebackup copied
+// from the primary's data directory (when its unix_socket_directories is
+// its data directory): no server has run in the new directory yet, so they
+// name the primary's postmaster, and a standby with the same port and socket
+// directory would refuse to start ("lock file … already exists").
+func dropCopiedSocketLocks(ctx context.Context, n *Node, dataDir string) error {
+	names, err := n.Transport.ReadDir(ctx, dataDir)
+	if err != nil {
+		return fmt.Errorf("read the new %s: %w", dataDir, err)
+	}
+	for _, name := range names {
+		if socketLockRE.MatchString(name) {
+			if err := n.Transport.Remove(ctx, path.Join(dataDir, name)); err != nil {
+				return fmt.Errorf("remove the primary's socket lock file copied into %s: %w", dataDir, err)
+			}
+		}
+	}
+	return nil
 }
 
 // connQuote quotes a libpq conninfo value when it needs it.

@@ -151,6 +151,9 @@ func TestBasebackup(t *testing.T) {
 	})
 
 	t.Run("rebuild", func(t *testing.T) {
+		// A primary whose socket directory is its data directory has its
+		// socket's lock file there, which pg_basebackup copies.
+		pgtest.WriteFile(t, filepath.Join(primary.DataDir, ".s.PGSQL.5432.lock"), []byte("4242\n"), 0o600)
 		var reports []Progress
 		var mu sync.Mutex
 		o := opts("20261125T000004Z")
@@ -169,6 +172,9 @@ func TestBasebackup(t *testing.T) {
 		}
 		if fi.Mode().Perm() != 0o700 || fileOwner(t, fi) != pgtest.OSUser() {
 			t.Fatalf("new data directory mode %v owner %s", fi.Mode().Perm(), fileOwner(t, fi))
+		}
+		if _, err := os.Stat(filepath.Join(other.DataDir, ".s.PGSQL.5432.lock")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the primary's socket lock file was left in the new data directory: %v", err)
 		}
 		if got, want := systemID(t, other.DataDir), systemID(t, primary.DataDir); got != want {
 			t.Fatalf("standby system id %s, primary's %s", got, want)
