@@ -315,6 +315,9 @@ func (ex *executor) run(ctx context.Context) error {
 		s.Duration = ex.opts.Now().Sub(t0)
 		s.Note = note
 		if err != nil {
+			if ctx.Err() != nil {
+				err = fmt.Errorf("interrupted: %w", err)
+			}
 			s.Status, s.Err = StepFailed, err
 			ex.out.failed(s.Label, s.Duration)
 			if ch.Action == plan.Verify && ctx.Err() == nil {
@@ -540,7 +543,10 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	if err == nil {
 		return note, nil
 	}
-	if rerr := b.Restore(ctx, n, ex.stamp); rerr != nil {
+	// Put it back even when the apply is being interrupted.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if rerr := b.Restore(rctx, n, ex.stamp); rerr != nil {
 		return "", fmt.Errorf("%w\nputting the previous version back failed too: %v", err, rerr)
 	}
 	ns.backups = ns.backups[:len(ns.backups)-1]
