@@ -31,14 +31,14 @@ type LocalConfig struct {
 // through runuser when pgrepl runs as root and through "sudo -n" otherwise
 // (never prompting: a password-protected sudo fails at once).
 type Local struct {
-	self   string // user pgrepl runs as
-	root   bool
-	osUser string
-	fs     localFS // file operations, native or through commands
+	self    string // user pgrepl runs as
+	root    bool
+	osUser  string
+	fileOps // file operations, native or through commands
 }
 
-// localFS is the file half of a Transport.
-type localFS interface {
+// fileOps is the file half of a Transport.
+type fileOps interface {
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 	ReadDir(ctx context.Context, path string) ([]string, error)
 	Stat(ctx context.Context, path string) (FileInfo, error)
@@ -63,9 +63,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		}
 	}
 	if cfg.OSUser == "" || cfg.OSUser == l.self {
-		l.fs = nativeFS{}
+		l.fileOps = nativeFS{}
 	} else {
-		l.fs = cmdFS{run: l.Run, host: l.Name(), as: cfg.OSUser}
+		l.fileOps = cmdFS{run: l.Run, host: l.Name(), as: cfg.OSUser}
 	}
 	return l, nil
 }
@@ -230,37 +230,6 @@ func (t *tailBuffer) Bytes() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]byte(nil), t.buf...)
-}
-
-// File operations: natively when the acting user is pgrepl's own, else
-// through runuser/sudo commands (see cmdFS).
-
-func (l *Local) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	return l.fs.ReadFile(ctx, path)
-}
-
-func (l *Local) ReadDir(ctx context.Context, path string) ([]string, error) {
-	return l.fs.ReadDir(ctx, path)
-}
-
-func (l *Local) Stat(ctx context.Context, path string) (FileInfo, error) {
-	return l.fs.Stat(ctx, path)
-}
-
-func (l *Local) WriteFileAtomic(ctx context.Context, path string, data []byte, opts WriteOptions) error {
-	return l.fs.WriteFileAtomic(ctx, path, data, opts)
-}
-
-func (l *Local) Rename(ctx context.Context, oldpath, newpath string) error {
-	return l.fs.Rename(ctx, oldpath, newpath)
-}
-
-func (l *Local) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
-	return l.fs.MkdirAll(ctx, path, perm)
-}
-
-func (l *Local) Remove(ctx context.Context, path string) error {
-	return l.fs.Remove(ctx, path)
 }
 
 // DialContext dials addr from this machine.

@@ -150,8 +150,8 @@ func TestLocalFilesAsPostgres(t *testing.T) {
 	t.Parallel()
 	requireRoot(t)
 	l := newLocal(t, "postgres")
-	if _, ok := l.fs.(cmdFS); !ok {
-		t.Fatalf("file operations for another user are %T, want cmdFS", l.fs)
+	if _, ok := l.fileOps.(cmdFS); !ok {
+		t.Fatalf("file operations for another user are %T, want cmdFS", l.fileOps)
 	}
 	testFileOps(t, l, lookupOwner(t, "postgres"))
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"strconv"
 	"strings"
@@ -25,7 +24,7 @@ type SSH struct {
 	become string
 	osUser string // acting user of file operations; "" = login user
 	owned  bool   // Close closes conn
-	fs     cmdFS
+	cmdFS         // file operations run as commands, as the OS user
 }
 
 var _ Transport = (*SSH)(nil)
@@ -52,7 +51,7 @@ func newSSHView(conn *sshConn, t sshTarget) *SSH {
 	if t.osUser != conn.user {
 		s.osUser = t.osUser
 	}
-	s.fs = cmdFS{run: s.Run, host: s.name, as: s.osUser}
+	s.cmdFS = cmdFS{run: s.Run, host: s.name, as: s.osUser}
 	return s
 }
 
@@ -456,34 +455,4 @@ func (s *SSH) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 		return fail(err)
 	}
 	return newDeadlineConn(c), nil
-}
-
-// File operations run as commands (see cmdFS), as the OS user.
-
-func (s *SSH) ReadFile(ctx context.Context, path string) ([]byte, error) {
-	return s.fs.ReadFile(ctx, path)
-}
-
-func (s *SSH) ReadDir(ctx context.Context, path string) ([]string, error) {
-	return s.fs.ReadDir(ctx, path)
-}
-
-func (s *SSH) Stat(ctx context.Context, path string) (FileInfo, error) {
-	return s.fs.Stat(ctx, path)
-}
-
-func (s *SSH) WriteFileAtomic(ctx context.Context, path string, data []byte, opts WriteOptions) error {
-	return s.fs.WriteFileAtomic(ctx, path, data, opts)
-}
-
-func (s *SSH) Rename(ctx context.Context, oldpath, newpath string) error {
-	return s.fs.Rename(ctx, oldpath, newpath)
-}
-
-func (s *SSH) MkdirAll(ctx context.Context, path string, perm fs.FileMode) error {
-	return s.fs.MkdirAll(ctx, path, perm)
-}
-
-func (s *SSH) Remove(ctx context.Context, path string) error {
-	return s.fs.Remove(ctx, path)
 }

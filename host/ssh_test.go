@@ -74,8 +74,8 @@ func TestSSHLoginAsOSUser(t *testing.T) {
 	if argv, err := tr.becomeArgv("postgres"); argv != nil || err != nil {
 		t.Fatalf("acting as the login user goes through %q, %v", argv, err)
 	}
-	if tr.fs.as != "" {
-		t.Fatalf("file operations switch to %q", tr.fs.as)
+	if tr.cmdFS.as != "" {
+		t.Fatalf("file operations switch to %q", tr.cmdFS.as)
 	}
 	if got := whoami(t, tr, "postgres"); got != "postgres" {
 		t.Fatalf("ran as %s", got)
@@ -119,8 +119,8 @@ func TestSSHRootBecomeSudo(t *testing.T) {
 	if got := whoami(t, tr, ""); got != "root" {
 		t.Fatalf("As \"\" ran as %s", got)
 	}
-	if tr.fs.as != "postgres" {
-		t.Fatalf("file operations act as %q", tr.fs.as)
+	if tr.cmdFS.as != "postgres" {
+		t.Fatalf("file operations act as %q", tr.cmdFS.as)
 	}
 	t.Run("commands", func(t *testing.T) { testCommands(t, tr, "postgres") })
 	t.Run("files", func(t *testing.T) { testFileOps(t, tr, lookupOwner(t, "postgres")) })
