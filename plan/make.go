@@ -414,6 +414,11 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 		return false
 	}
 	n.conf = conf
+	// Where the server will read its rules when no running server said:
+	// hba_file in postgresql.conf (Debian's layout), else config_dir's.
+	if e, ok := conf.Lookup("hba_file"); ok && path.IsAbs(e.Setting) && (n.st.HBAFile == "" || n.rebuild) {
+		n.hbaFile = path.Clean(e.Setting)
+	}
 	hf := n.fs.get(n.hbaFile)
 	if hf == nil || !hf.exists {
 		cp.problem(n.sn, "%s does not exist (or was not observed); a server cannot start without it.", n.hbaFile)
