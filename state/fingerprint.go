@@ -37,7 +37,9 @@ func (n *Node) Inputs(cluster string) []Input {
 		Reachable        bool
 		Error, MachineID string
 		BinVersion       int
-	}{n.Reachable, n.Error, n.MachineID, n.BinVersion})
+		// The files the server reads: the planner edits these.
+		ConfigFile, HBAFile string
+	}{n.Reachable, n.Error, n.MachineID, n.BinVersion, n.ConfigFile, n.HBAFile})
 	d := n.DataDir
 	add("data directory "+d.Path, struct {
 		Exists, Empty, StandbySignal, RecoverySignal, PostmasterPID bool
@@ -49,9 +51,9 @@ func (n *Node) Inputs(cluster string) []Input {
 	sort.SliceStable(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	for _, f := range files {
 		add("file "+f.Path, struct {
-			Exists              bool
-			SHA256, Owner, Mode string
-		}{f.Exists, f.SHA256, f.Owner, f.Mode})
+			Exists                           bool
+			SHA256, Owner, Group, Mode, Role string
+		}{f.Exists, f.SHA256, f.Owner, f.Group, f.Mode, string(f.Role)})
 	}
 	s := n.Server
 	type slot struct{ Name, Type string }
@@ -59,13 +61,15 @@ func (n *Node) Inputs(cluster string) []Input {
 	for i, sl := range s.Slots {
 		slots[i] = slot{sl.Name, sl.Type}
 	}
+	// Context decides reload or restart; Source tells a value set on the
+	// command line, which no file edit can change.
 	type setting struct {
-		Name, Setting  string
-		PendingRestart bool
+		Name, Setting, Context, Source string
+		PendingRestart                 bool
 	}
 	settings := make([]setting, len(s.Settings))
 	for i, st := range s.Settings {
-		settings[i] = setting{st.Name, st.Setting, st.PendingRestart}
+		settings[i] = setting{st.Name, st.Setting, st.Context, st.Source, st.PendingRestart}
 	}
 	add("server", struct {
 		Up         bool

@@ -69,6 +69,9 @@ func TestInputsSeeChanges(t *testing.T) {
 		"slot":     func(n *Node) { n.Server.Slots = nil },
 		"recovery": func(n *Node) { n.Server.InRecovery = true },
 		"role":     func(n *Node) { n.Server.Role = &Role{Name: "replicator", Exists: true, Password: PasswordDiffers} },
+		"config":   func(n *Node) { n.ConfigFile = "/etc/postgresql/15/main/postgresql.conf" },
+		"group":    func(n *Node) { n.Files[0].Group = "adm" },
+		"source":   func(n *Node) { n.Server.Settings[0].Source = "command line" },
 	}
 	base := sample().Inputs()
 	for name, change := range changes {

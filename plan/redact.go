@@ -1,0 +1,56 @@
+package plan
+
+import (
+	"strings"
+
+	"github.com/pgrepl/pgrepl/confparse"
+	"github.com/pgrepl/pgrepl/spec"
+)
+
+// Passwords never reach a plan. pgrepl itself writes none into a config
+// file (primary_conninfo names a passfile), but a file may already hold one
+// (primary_conninfo = '… password=…'), and diffs show such lines as context
+// or as removed lines. Every line of every diff of a config file, and every
+// old value shown, goes through these functions.
+
+// redactValue redacts a setting's value when it may hold a password.
+func redactValue(v string) string {
+	if !mayHoldPassword(v) {
+		return v
+	}
+	return redactConninfo(v)
+}
+
+func mayHoldPassword(s string) bool {
+	return strings.Contains(strings.ToLower(s), "password") || strings.Contains(s, "://")
+}
+
+// redactConfLine redacts a line of postgresql.conf syntax: the value of a
+// setting holding a connection string with a password gets the password
+// replaced; any other line that mentions a password keeps only what comes
+// before it.
+func redactConfLine(line string) string {
+	if !mayHoldPassword(line) {
+		return line
+	}
+	f, err := confparse.ParseConf("line", []byte(line+"\n"))
+	if err == nil && f.Err() == nil {
+		if ss := f.Settings(); len(ss) == 1 && ss[0].Directive == confparse.DirectiveNone {
+			s := ss[0]
+			at := strings.Index(line, s.Raw)
+			red := redactValue(s.Value)
+			if at >= 0 {
+				if red == s.Value {
+					return line
+				}
+				return line[:at] + confparse.QuoteValue(red) + line[at+len(s.Raw):]
+			}
+		}
+	}
+	lower := strings.ToLower(line)
+	i := strings.Index(lower, "password")
+	if i < 0 {
+		i = strings.Index(lower, "://")
+	}
+	return line[:i] + spec.Redacted
+}

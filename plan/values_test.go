@@ -1,0 +1,239 @@
+package plan
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgrepl/pgrepl/spec"
+)
+
+// TestUnifiedDiffMatchesGNU holds the diffs to GNU diff -u: the same hunks,
+// the same headers, the same "\ No newline at end of file".
+func TestUnifiedDiffMatchesGNU(t *testing.T) {
+	if _, err := exec.LookPath("diff"); err != nil {
+		t.Skip("no diff(1)")
+	}
+	lines := func(n int, f func(i int) string) string {
+		var b strings.Builder
+		for i := 1; i <= n; i++ {
+			b.WriteString(f(i) + "\n")
+		}
+		return b.String()
+	}
+	base := lines(40, func(i int) string { return "line " + itoa(i) })
+	cases := []struct{ name, old, new string }{
+		{"one change in the middle", base, strings.Replace(base, "line 20\n", "line twenty\n", 1)},
+		{"first line", base, strings.Replace(base, "line 1\n", "first\n", 1)},
+		{"last line", base, strings.Replace(base, "line 40\n", "last\n", 1)},
+		{"two changes close together", base, strings.Replace(strings.Replace(base, "line 10\n", "ten\n", 1), "line 15\n", "fifteen\n", 1)},
+		{"two changes far apart", base, strings.Replace(strings.Replace(base, "line 5\n", "five\n", 1), "line 30\n", "thirty\n", 1)},
+		{"lines added", base, strings.Replace(base, "line 12\n", "line 12\nnew a\nnew b\n", 1)},
+		{"lines removed", base, strings.Replace(base, "line 12\nline 13\n", "", 1)},
+		{"append", base, base + "appended = 1\n"},
+		{"no newline at the end, kept", "a\nb\nc", "a\nB\nc"},
+		{"no newline at the end, added", "a\nb\nc", "a\nb\nc\n"},
+		{"new file", "", "host:5432:replication:u:x\n"},
+		{"emptied", "a\nb\n", ""},
+		{"tabs and comments", "x = 1\t\t# one\ny = 2\t# two\n", "x = 1\t\t# one\ny = 3\t# two\n"},
+	}
+	dir := t.TempDir()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+			if err := os.WriteFile(a, []byte(c.old), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(b, []byte(c.new), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("diff", "-u", "--label", "/old", "--label", "/new", a, b).Output()
+			if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+				t.Fatalf("diff: %v", err)
+			}
+			got := unifiedDiff("/old", "/new", []byte(c.old), []byte(c.new), nil)
+			if got != string(out) {
+				t.Errorf("diff -u says\n%s\nunifiedDiff says\n%s", out, got)
+			}
+		})
+	}
+	if unifiedDiff("a", "b", []byte("same\n"), []byte("same\n"), nil) != "" {
+		t.Error("equal contents must give no diff")
+	}
+}
+
+func TestConninfo(t *testing.T) {
+	pairs, ok := parseConninfo(`host=127.0.0.2 port = 5432 user='rep user' passfile='/a b/c\'d' application_name=pg\ 2`)
+	if !ok {
+		t.Fatal("did not parse")
+	}
+	want := []conninfoPair{{"host", "127.0.0.2"}, {"port", "5432"}, {"user", "rep user"}, {"passfile", "/a b/c'd"}, {"application_name", "pg 2"}}
+	if len(pairs) != len(want) {
+		t.Fatalf("got %v", pairs)
+	}
+	for i := range want {
+		if pairs[i] != want[i] {
+			t.Errorf("pair %d: got %v, want %v", i, pairs[i], want[i])
+		}
+	}
+	back, ok := parseConninfo(formatConninfo(pairs))
+	if !ok || len(back) != len(pairs) {
+		t.Fatalf("format does not parse back: %q", formatConninfo(pairs))
+	}
+	for i := range back {
+		if back[i] != pairs[i] {
+			t.Errorf("round trip of %v gave %v", pairs[i], back[i])
+		}
+	}
+	for _, bad := range []string{"host", "host=", "=x", "host='unterminated", "postgresql://u@h/db"} {
+		if p, ok := parseConninfo(bad); ok && bad != "host=" {
+			t.Errorf("%q parsed as %v", bad, p)
+		}
+	}
+	same := []struct {
+		a, b string
+		want bool
+	}{
+		{"host=a port=1", "port=1 host=a", true},
+		{"host=a port=1", "host=a port=2", false},
+		{"host=a port=1", "host=a port=1 sslmode=prefer", false},
+		{"host=a", "host='a'", true},
+		{"postgresql://a", "postgresql://a", true},
+	}
+	for _, c := range same {
+		if got := sameConninfo(c.a, c.b); got != c.want {
+			t.Errorf("sameConninfo(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+	d := conninfoDiff("host=10.0.0.9 port=5432 user=r password=hunter2", "host=127.0.0.2 port=5432 user=r application_name=pg2")
+	if strings.Contains(d, "hunter2") || !strings.Contains(d, "host is 10.0.0.9, not 127.0.0.2") || !strings.Contains(d, "application_name is missing") || !strings.Contains(d, "it holds a password") {
+		t.Errorf("conninfoDiff: %s", d)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"primary_conninfo = 'host=a password=hunter2 user=r'", "primary_conninfo = 'host=a password=''(sensitive value)'' user=r'"},
+		{"primary_conninfo = 'host=a password=''hun ter2'' user=r'\t# old", "primary_conninfo = 'host=a password=''(sensitive value)'' user=r'\t# old"},
+		{"primary_conninfo = 'postgresql://r:hunter2@a/db'", "primary_conninfo = '(sensitive value)'"},
+		{"#primary_conninfo = 'host=a password=hunter2'", "#primary_conninfo = 'host=a (sensitive value)"},
+		{"primary_conninfo = 'host=a user=r'", "primary_conninfo = 'host=a user=r'"},
+		{"listen_addresses = '*'", "listen_addresses = '*'"},
+		{"primary_conninfo = 'host=a password=unterminated", "primary_conninfo = 'host=a (sensitive value)"},
+	}
+	for _, c := range cases {
+		got := redactConfLine(c.in)
+		if got != c.want {
+			t.Errorf("redactConfLine(%q)\n got  %q\n want %q", c.in, got, c.want)
+		}
+		if strings.Contains(got, "hunter2") || strings.Contains(got, "hun ter2") {
+			t.Errorf("redactConfLine(%q) leaks the password: %q", c.in, got)
+		}
+	}
+	if v := redactValue("host=a password=x"); strings.Contains(v, "=x") {
+		t.Errorf("redactValue leaks: %q", v)
+	}
+}
+
+func TestListenCovers(t *testing.T) {
+	cases := []struct {
+		value, host string
+		want        bool
+	}{
+		{"*", "10.0.0.1", true},
+		{"localhost", "127.0.0.2", false},
+		{"localhost", "127.0.0.1", true},
+		{"localhost, 127.0.0.2", "127.0.0.2", true},
+		{"0.0.0.0", "10.0.0.1", true},
+		{"0.0.0.0", "2001:db8::1", false},
+		{"::", "2001:db8::1", true},
+		{"db1.example.com", "db1.example.com", true},
+		{"DB1.example.com", "db1.example.com", true},
+		{"", "10.0.0.1", false},
+		{"10.0.0.1,10.0.0.2", "10.0.0.2", true},
+	}
+	for _, c := range cases {
+		if got := listenCovers(c.value, c.host); got != c.want {
+			t.Errorf("listenCovers(%q, %q) = %v", c.value, c.host, got)
+		}
+	}
+}
+
+func TestSynchronousNames(t *testing.T) {
+	if got := synchronousNames([]string{"pg2", "pg-3", "Pg4"}); got != `FIRST 1 (pg2, "pg-3", Pg4)` {
+		t.Errorf("synchronousNames: %s", got)
+	}
+	if synchronousNames(nil) != "" {
+		t.Error("no names must give an empty value")
+	}
+	known := func(n string) bool { return n == "pg2" || n == "pg-3" }
+	cases := []struct {
+		v    string
+		want bool
+	}{
+		{"FIRST 1 (pg2)", true},
+		{`FIRST 1 (pg2, "pg-3")`, true},
+		{"FIRST 1 (pg9)", false},
+		{"ANY 1 (pg2)", false},
+		{"pg2", false},
+		{"FIRST 2 (pg2, \"pg-3\")", false},
+	}
+	for _, c := range cases {
+		if got := pgreplSynchronous(c.v, known); got != c.want {
+			t.Errorf("pgreplSynchronous(%q) = %v", c.v, got)
+		}
+	}
+}
+
+func TestLineEdits(t *testing.T) {
+	// Original lines 1..10. Remove line 3 (1 line), then insert at 5 (1
+	// line), then remove lines 8-9 (2 lines, a continued line).
+	var es lineEdits
+	es = append(es, struct {
+		at, n  int
+		insert bool
+	}{3, 1, false})
+	es = append(es, struct {
+		at, n  int
+		insert bool
+	}{5, 1, true})
+	es = append(es, struct {
+		at, n  int
+		insert bool
+	}{8, 2, false})
+	// Edited file: 1 2 4 5 [new] 6 7 10
+	want := map[int]int{1: 1, 2: 2, 3: 4, 4: 5, 5: 0, 6: 6, 7: 7, 8: 10}
+	for cur, orig := range want {
+		if got := es.original(cur); got != orig {
+			t.Errorf("original(%d) = %d, want %d", cur, got, orig)
+		}
+	}
+}
+
+func TestPassfileLine(t *testing.T) {
+	c := &spec.Cluster{Primary: &spec.Node{Host: "::1", Port: 5433}, Replication: spec.Replication{User: `re:p\l`}}
+	if got := passfileLine(c, "x"); got != `\:\:1:5433:replication:re\:p\\l:x` {
+		t.Errorf("passfileLine: %s", got)
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 bytes", 1023: "1023 bytes", 1024: "1.0 kiB", 1288490189: "1.2 GiB", 31 << 20: "31 MiB", 5 << 40: "5.0 TiB"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
