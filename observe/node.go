@@ -106,6 +106,9 @@ func observeHost(ctx context.Context, pool *host.Pool, ms []*member, opts Option
 			defer wg.Done()
 			err := probeErr
 			if err != nil {
+				if obs[i].srv != nil {
+					m.sn.Server = obs[i].srv.server // for display
+				}
 				err = stepErr("examine the host as "+first.OSUser, err)
 			} else {
 				err = obs[i].finish(facts)
@@ -164,13 +167,15 @@ func (o *nodeObserver) target() probeTarget {
 // finish fills sn from the host's facts and the server's answer.
 func (o *nodeObserver) finish(facts *hostFacts) error {
 	n := o.n
+	// The data directory first: with a server error it still shows.
+	dirErr := o.hostFacts(facts)
 	if o.srvErr != nil {
 		return o.srvErr
 	}
 	srv := o.srv
 	o.sn.Server = srv.server
-	if err := o.hostFacts(facts); err != nil {
-		return err
+	if dirErr != nil {
+		return dirErr
 	}
 
 	rd := newRecorder(o.ctx, o.tr, facts.files)

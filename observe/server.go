@@ -249,6 +249,15 @@ func queryServer(ctx context.Context, conn *pgx.Conn, c *spec.Cluster, n *spec.N
 	if err != nil {
 		return fmt.Errorf("pg_stat_wal_receiver: %w", err)
 	}
+	// Byte order, whatever the database's collation.
+	sort.SliceStable(s.Slots, func(i, j int) bool { return s.Slots[i].Name < s.Slots[j].Name })
+	sort.SliceStable(s.Replication, func(i, j int) bool {
+		a, b := s.Replication[i], s.Replication[j]
+		if a.ApplicationName != b.ApplicationName {
+			return a.ApplicationName < b.ApplicationName
+		}
+		return a.ClientAddr < b.ClientAddr
+	})
 	if len(recv) > 0 {
 		s.WalReceiver = &recv[0]
 	}

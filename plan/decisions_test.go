@@ -1,11 +1,16 @@
 package plan_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/pgrepl/pgrepl/plan"
+	"github.com/pgrepl/pgrepl/plan/render"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -373,5 +378,58 @@ func TestOrdering(t *testing.T) {
 				fmt.Println(actions(p))
 			}
 		})
+	}
+}
+
+// TestTwoClusters: clusters are planned one after the other, each with its
+// verify steps last; text blocks name the cluster; a node name two clusters
+// share must be qualified in --target.
+func TestTwoClusters(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, demoSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.NewReplacer(`cluster "demo"`, `cluster "other"`, "127.0.0.2", "127.0.0.12", "127.0.0.3", "127.0.0.13", "/srv/pgrepl-demo", "/srv/pgrepl-other").Replace(string(b))
+	sp, diags := spec.LoadSource([]spec.Source{{Name: "two.hcl", Bytes: append(b, other...)}}, spec.Options{Dir: root, LookupEnv: func(string) (string, bool) { return testPassword, true }})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	st := readState(t, "fresh-pair")
+	js, err := json.Marshal(st.Clusters[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oc state.Cluster
+	if err := json.Unmarshal([]byte(strings.NewReplacer(`"demo"`, `"other"`, "127.0.0.2", "127.0.0.12", "127.0.0.3", "127.0.0.13", "/srv/pgrepl-demo", "/srv/pgrepl-other").Replace(string(js))), &oc); err != nil {
+		t.Fatal(err)
+	}
+	st.Clusters = append(st.Clusters, &oc)
+	p := mustPlan(t, sp, st, plan.Options{})
+	var order []string
+	for _, c := range p.Changes {
+		if len(order) == 0 || order[len(order)-1] != c.Cluster {
+			order = append(order, c.Cluster)
+		}
+	}
+	if strings.Join(order, " ") != "demo other" || p.Changes[len(p.Changes)-1].Action != plan.Verify {
+		t.Errorf("clusters interleave: %v", order)
+	}
+	var text bytes.Buffer
+	if err := render.Text(&text, p, render.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# demo/pg1 (127.0.0.2, primary)", "# other/pg2 (127.0.0.13, standby)", "# verify replication of other", "Plan: 20 to change on 4 nodes (2 restarts, 2 rebuilds)."} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the text has no %q", want)
+		}
+	}
+	if _, err := plan.Make(sp, st, plan.Options{Targets: []string{"pg2"}}); err == nil || !strings.Contains(err.Error(), `several clusters have a node "pg2" (demo/pg2, other/pg2); write CLUSTER/NODE`) {
+		t.Errorf("an ambiguous --target: %v", err)
+	}
+	q := mustPlan(t, sp, st, plan.Options{Targets: []string{"other/pg2"}})
+	for _, c := range q.Changes {
+		if c.Cluster != "other" {
+			t.Errorf("--target other/pg2 plans %s/%s", c.Cluster, c.Node)
+		}
 	}
 }

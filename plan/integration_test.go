@@ -6,30 +6,22 @@ package plan_test
 // again: the second plan must be empty, the standby must stream through
 // pgrepl's pg_hba.conf rule (the server's log names the line it matched),
 // and the files pg_basebackup leaves must be the ones the planner modelled.
-//
-// observeLocal stands in for the observer (package observe), which is being
-// built beside this package: once it is on main, the test should call
-// observe.Observe instead and keep everything else.
 
 import (
 	"context"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/user"
 	"path"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pgrepl/pgrepl/confparse"
+	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
-	"github.com/pgrepl/pgrepl/internal/scram"
+	"github.com/pgrepl/pgrepl/observe"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/plan/render"
 	"github.com/pgrepl/pgrepl/spec"
@@ -96,9 +88,18 @@ func TestPlanAgainstRealServers(t *testing.T) {
 		t.Fatal(diags)
 	}
 	c := sp.Clusters[0]
-	sockets := map[string]string{"pg1": primary.SocketDir, "pg2": sbSock}
+	pool := host.NewPool()
+	t.Cleanup(func() { _ = pool.Close() })
+	observeAll := func() *state.State {
+		t.Helper()
+		st, err := observe.Observe(context.Background(), sp, pool, observe.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 
-	st := observeLocal(t, c, sockets)
+	st := observeAll()
 	p, err := plan.Make(sp, st, plan.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +129,7 @@ func TestPlanAgainstRealServers(t *testing.T) {
 	}
 
 	// Observed again, the hosts match the spec.
-	again, err := plan.Make(sp, observeLocal(t, c, sockets), plan.Options{})
+	again, err := plan.Make(sp, observeAll(), plan.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,147 +245,3 @@ func (m mapReader) ReadFile(p string) ([]byte, error) {
 }
 
 func (m mapReader) ReadDir(string) ([]string, error) { return nil, nil }
-
-// observeLocal reads what the observer would of the nodes on this machine.
-func observeLocal(t *testing.T, c *spec.Cluster, sockets map[string]string) *state.State {
-	t.Helper()
-	sc := &state.Cluster{Name: c.Name}
-	machine, _ := os.ReadFile("/etc/machine-id")
-	for _, n := range c.Nodes() {
-		sn := &state.Node{Name: n.Name, Host: n.Host, Reachable: true, MachineID: strings.TrimSpace(string(machine)), BinVersion: 15,
-			ConfigFile: path.Join(n.ConfigDir, "postgresql.conf"), HBAFile: path.Join(n.ConfigDir, "pg_hba.conf")}
-		d := &sn.DataDir
-		d.Path = n.DataDir
-		var sfs syscall.Statfs_t
-		if err := syscall.Statfs(path.Dir(n.DataDir), &sfs); err == nil {
-			d.FreeBytes = sfs.Bavail * uint64(sfs.Bsize)
-		}
-		if ents, err := os.ReadDir(n.DataDir); err == nil {
-			d.Exists, d.Empty = true, len(ents) == 0
-			d.Owner, d.Mode = ownerMode(t, n.DataDir)
-			if b, err := os.ReadFile(path.Join(n.DataDir, "PG_VERSION")); err == nil {
-				d.PGVersion = strings.TrimSpace(string(b))
-				out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), "-D", n.DataDir)
-				if m := regexp.MustCompile(`Database system identifier:\s+(\d+)`).FindStringSubmatch(out); m != nil {
-					d.SystemIdentifier = m[1]
-				}
-				if m := regexp.MustCompile(`Latest checkpoint's TimeLineID:\s+(\d+)`).FindStringSubmatch(out); m != nil {
-					d.Timeline, _ = strconv.Atoi(m[1])
-				}
-			}
-			_, err := os.Stat(path.Join(n.DataDir, "standby.signal"))
-			d.StandbySignal = err == nil
-			_, err = os.Stat(path.Join(n.DataDir, "postmaster.pid"))
-			d.PostmasterPID = err == nil
-		}
-		for _, f := range []struct {
-			p    string
-			role state.FileRole
-		}{{sn.ConfigFile, state.RoleConfig}, {path.Join(n.DataDir, "postgresql.auto.conf"), state.RoleAuto}, {sn.HBAFile, state.RoleHBA}} {
-			sf := &state.File{Path: f.p, Role: f.role}
-			if b, err := os.ReadFile(f.p); err == nil {
-				sf.Exists, sf.Content, sf.SHA256 = true, b, state.Hash(b)
-				sf.Owner, sf.Mode = ownerMode(t, f.p)
-			}
-			sn.Files = append(sn.Files, sf)
-		}
-		if n.Role == spec.Standby {
-			pf := &state.Passfile{Path: n.Passfile}
-			if b, err := os.ReadFile(n.Passfile); err == nil {
-				pf.Exists = true
-				pf.Owner, pf.Mode = ownerMode(t, n.Passfile)
-				pf.Matches = strings.Contains(string(b), fmt.Sprintf("%s:%d:replication:%s:%s", c.Primary.Host, c.Primary.Port, c.Replication.User, itPassword))
-			}
-			sn.Passfile = pf
-		}
-		observeServer(t, c, n, sn, sockets[n.Name])
-		sc.Nodes = append(sc.Nodes, sn)
-	}
-	return &state.State{FormatVersion: state.FormatVersion, Clusters: []*state.Cluster{sc}}
-}
-
-func observeServer(t *testing.T, c *spec.Cluster, n *spec.Node, sn *state.Node, socket string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres sslmode=disable", socket, n.Port))
-	if err != nil {
-		sn.Server.Error = err.Error()
-		return
-	}
-	defer conn.Close(ctx)
-	s := &sn.Server
-	s.Up = true
-	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int, current_setting('server_version'), pg_is_in_recovery(), current_setting('config_file'), current_setting('hba_file'), (SELECT sum(pg_database_size(oid))::bigint FROM pg_database)").
-		Scan(&s.VersionNum, &s.Version, &s.InRecovery, &sn.ConfigFile, &sn.HBAFile, &s.DatabaseSize); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := conn.Query(ctx, "SELECT name, coalesce(setting, ''), coalesce(unit, ''), context, vartype, source, coalesce(sourcefile, ''), coalesce(sourceline, 0), pending_restart FROM pg_settings ORDER BY name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var r state.Setting
-		if err := rows.Scan(&r.Name, &r.Setting, &r.Unit, &r.Context, &r.VarType, &r.Source, &r.SourceFile, &r.SourceLine, &r.PendingRestart); err != nil {
-			t.Fatal(err)
-		}
-		s.Settings = append(s.Settings, r)
-	}
-	if rows.Err() != nil {
-		t.Fatal(rows.Err())
-	}
-	if n.Role != spec.Primary {
-		return
-	}
-	role := &state.Role{Name: c.Replication.User, Password: state.PasswordNone}
-	var stored string
-	err = conn.QueryRow(ctx, "SELECT rolreplication, rolcanlogin, rolsuper, coalesce(rolpassword, '') FROM pg_authid WHERE rolname = $1", role.Name).Scan(&role.Replication, &role.Login, &role.Superuser, &stored)
-	switch {
-	case err == pgx.ErrNoRows:
-	case err != nil:
-		t.Fatal(err)
-	default:
-		role.Exists = true
-		if stored != "" {
-			ok, err := scram.Matches(stored, itPassword)
-			switch {
-			case err != nil:
-				role.Password = state.PasswordMD5
-			case ok:
-				role.Password = state.PasswordMatches
-			default:
-				role.Password = state.PasswordDiffers
-			}
-		}
-	}
-	s.Role = role
-	rows, err = conn.Query(ctx, "SELECT slot_name, slot_type, active FROM pg_replication_slots ORDER BY slot_name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var sl state.Slot
-		if err := rows.Scan(&sl.Name, &sl.Type, &sl.Active); err != nil {
-			t.Fatal(err)
-		}
-		s.Slots = append(s.Slots, sl)
-	}
-	if rows.Err() != nil {
-		t.Fatal(rows.Err())
-	}
-}
-
-func ownerMode(t *testing.T, p string) (string, string) {
-	t.Helper()
-	fi, err := os.Stat(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := ""
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		if u, err := user.LookupId(strconv.Itoa(int(st.Uid))); err == nil {
-			owner = u.Username
-		}
-	}
-	return owner, fmt.Sprintf("%04o", fi.Mode().Perm())
-}

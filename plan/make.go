@@ -3,8 +3,10 @@ package plan
 import (
 	"fmt"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/spec"
@@ -307,13 +309,7 @@ func (cp *clusterPlanner) plan() {
 	prim = append(prim, cp.slotChanges()...)
 
 	// The standbys, each on its own.
-	var standbys []Change
-	for _, sb := range cp.standbys {
-		if sb == nil {
-			continue
-		}
-		standbys = append(standbys, cp.standbyChanges(sb)...)
-	}
+	standbys := cp.allStandbyChanges()
 
 	// synchronous_standby_names last, once its standbys stream.
 	var late []Change
@@ -331,6 +327,39 @@ func (cp *clusterPlanner) plan() {
 	if len(cp.changes) > 0 {
 		cp.changes = append(cp.changes, cp.verifyChanges()...)
 	}
+}
+
+// allStandbyChanges plans the standbys, in parallel: each is independent of
+// the others and reads only what is settled by now (the spec, the primary as
+// the plan leaves it, the primary's final values). The result is assembled
+// in spec order, so it is the same as one after the other.
+func (cp *clusterPlanner) allStandbyChanges() []Change {
+	changes := make([][]Change, len(cp.standbys))
+	problems := make([][]Problem, len(cp.standbys))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, sb := range cp.standbys {
+		if sb == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			sub := *cp
+			sub.problems, sub.changes = nil, nil
+			changes[i] = sub.standbyChanges(sb)
+			problems[i] = sub.problems
+		}()
+	}
+	wg.Wait()
+	var out []Change
+	for i := range cp.standbys {
+		out = append(out, changes[i]...)
+		cp.problems = append(cp.problems, problems[i]...)
+	}
+	return out
 }
 
 // newChange starts a change on node n.
@@ -414,6 +443,11 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 		return false
 	}
 	n.conf = conf
+	// Where the server will read its rules when no running server said:
+	// hba_file in postgresql.conf (Debian's layout), else config_dir's.
+	if e, ok := conf.Lookup("hba_file"); ok && path.IsAbs(e.Setting) && (n.st.HBAFile == "" || n.rebuild) {
+		n.hbaFile = path.Clean(e.Setting)
+	}
 	hf := n.fs.get(n.hbaFile)
 	if hf == nil || !hf.exists {
 		cp.problem(n.sn, "%s does not exist (or was not observed); a server cannot start without it.", n.hbaFile)

@@ -136,7 +136,8 @@ type FileEdit struct {
 	// that pg_basebackup writes first (AfterBasebackup).
 	OldSHA256 string `json:"old_sha256,omitempty"`
 	// NewSHA256 is the sha256 of the new content (empty for a password
-	// file).
+	// file, and for an AfterBasebackup file, whose content apply computes
+	// again).
 	NewSHA256 string `json:"new_sha256,omitempty"`
 	// Owner, Group and Mode are kept (or, for a new file, set).
 	Owner string `json:"owner,omitempty"`

@@ -502,19 +502,22 @@ func (cp *clusterPlanner) fileChange(n *node, f *vfile, content []byte, reason s
 		oldName = "/dev/null"
 	}
 	ch.Diff = unifiedDiff(oldName, f.path, old, content, redactConfLine)
-	ch.File = &FileEdit{Kind: fileKind(f), Create: !f.exists, NewSHA256: state.Hash(content),
+	ch.File = &FileEdit{Kind: fileKind(f), Create: !f.exists,
 		Owner: f.owner, Group: f.group, Mode: f.mode, AfterBasebackup: f.copiedFrom != "" || f.afterBasebackup}
+	if !ch.File.AfterBasebackup {
+		ch.File.NewSHA256 = state.Hash(content)
+	}
 	if !ch.File.AfterBasebackup && f.exists {
-		h := state.Hash(f.content)
 		switch {
 		case f.redacted:
-		case f.sha != "" && f.sha != h:
-			// The observer redacted a password in the content: the
-			// observed hash is the real file's; the new content is not.
-			f.redacted = true
-			ch.File.OldSHA256 = f.sha
+		case f.sha == "":
+			ch.File.OldSHA256 = state.Hash(f.content)
 		default:
-			ch.File.OldSHA256 = h
+			// The observed hash is the real file's, even when the
+			// observer replaced a password in the content (then the new
+			// content is not the real file's either).
+			ch.File.OldSHA256 = f.sha
+			f.redacted = bytes.Contains(f.content, []byte(spec.Redacted))
 		}
 		ch.File.Redacted = f.redacted
 	}
@@ -523,9 +526,7 @@ func (cp *clusterPlanner) fileChange(n *node, f *vfile, content []byte, reason s
 	}
 	ch.Content = content
 	f.content, f.exists = content, true
-	if !ch.File.AfterBasebackup {
-		f.sha = state.Hash(content)
-	}
+	f.sha = ch.File.NewSHA256
 	n.edited = true
 	return ch
 }

@@ -7,10 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/plan/render"
-	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 	"github.com/spf13/cobra"
 )
@@ -78,7 +76,7 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
-	sp, err := loadSpecForPlan(g)
+	sp, err := loadSpec(g)
 	if err != nil {
 		return err
 	}
@@ -119,26 +117,6 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 		return exitCode(ExitChanges, nil)
 	}
 	return nil
-}
-
-// loadSpecForPlan loads the spec, printing its diagnostics (warnings too)
-// on stderr.
-func loadSpecForPlan(g *globals) (*spec.Spec, error) {
-	sp, diags := spec.Load(g.spec, spec.Options{})
-	if len(diags) > 0 {
-		var files map[string]*hcl.File
-		if sp != nil {
-			files = sp.DiagnosticFiles()
-		}
-		if err := writeDiagnostics(g, g.stderr, files, diags); err != nil {
-			return nil, err
-		}
-	}
-	if diags.HasErrors() || sp == nil {
-		errs, warns := countDiags(diags)
-		return nil, exitCode(ExitError, fmt.Errorf("%s is not valid: %s", g.spec, diagCounts(errs, warns)))
-	}
-	return sp, nil
 }
 
 // readStateFile reads a State snapshot.

@@ -6,12 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/pgrepl/pgrepl/spec"
@@ -55,14 +51,11 @@ func runState(ctx context.Context, g *globals, format string) error {
 	if format != "text" && format != "json" {
 		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
 	}
-	sp, err := loadSpecForState(g)
+	sp, err := loadSpec(g)
 	if err != nil {
 		return err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible(ctx)
 	defer stop()
 	st, obsErr := observe(ctx, g, sp)
 	if st != nil {
@@ -80,26 +73,6 @@ func runState(ctx context.Context, g *globals, format string) error {
 		return exitCode(ExitError, obsErr)
 	}
 	return nil
-}
-
-// loadSpecForState loads the spec, printing its diagnostics (warnings too)
-// to stderr; errors stop the command.
-func loadSpecForState(g *globals) (*spec.Spec, error) {
-	sp, diags := spec.Load(g.spec, spec.Options{})
-	if len(diags) > 0 {
-		var files map[string]*hcl.File
-		if sp != nil {
-			files = sp.DiagnosticFiles()
-		}
-		if err := writeDiagnostics(g, g.stderr, files, diags); err != nil {
-			return nil, err
-		}
-	}
-	if diags.HasErrors() || sp == nil {
-		errs, warns := countDiags(diags)
-		return nil, exitCode(ExitError, fmt.Errorf("%s is not valid: %s", g.spec, diagCounts(errs, warns)))
-	}
-	return sp, nil
 }
 
 func writeStateJSON(w io.Writer, st *state.State) error {

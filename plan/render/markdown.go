@@ -79,7 +79,7 @@ func markdownDoc(p *plan.Plan, folded map[int]bool, details bool, rows int) stri
 		case c.Action == plan.Basebackup:
 			s := fmt.Sprintf("**%s**: rebuild from %s: %s", c.Node, c.Basebackup.Source, mdText(c.Reason))
 			if c.Basebackup.MovedAside != "" {
-				s += fmt.Sprintf(" Its data directory is moved aside to `%s`.", c.Basebackup.MovedAside)
+				s += fmt.Sprintf("; its data directory is moved aside to `%s`", c.Basebackup.MovedAside)
 			}
 			alerts = append(alerts, s)
 		case c.Action == plan.DropSlot:

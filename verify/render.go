@@ -1,0 +1,93 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// StatusFormatVersion is the version of WriteJSON's layout.
+const StatusFormatVersion = "1"
+
+// WriteText prints reports for people: one block per cluster, a line per
+// standby with its replication state and lag, then each check. Colour (green
+// passes, red failures) only when color is set.
+func WriteText(w io.Writer, reports []*Report, color bool) error {
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return "\x1b[" + code + "m" + s + "\x1b[0m"
+	}
+	var b strings.Builder
+	for i, r := range reports {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "cluster %q: primary %s\n", r.Cluster, r.Primary)
+		if len(r.Standbys) == 0 {
+			b.WriteString("  no standbys in the spec\n")
+		}
+		for _, s := range r.Standbys {
+			verdict := paint("32", "ok")
+			if !s.OK {
+				verdict = paint("31", "FAILED")
+			}
+			state := s.State
+			if state == "" {
+				state = "not connected"
+			}
+			fmt.Fprintf(&b, "  %s: %s (%s", s.Node, verdict, state)
+			if s.SyncState != "" {
+				fmt.Fprintf(&b, ", %s", s.SyncState)
+			}
+			fmt.Fprintf(&b, ", lag %s, %.1fs)\n", bytesText(s.LagBytes), s.LagSeconds)
+			for _, c := range s.Checks {
+				mark := paint("32", "✓")
+				if !c.OK {
+					mark = paint("31", "✗")
+				}
+				fmt.Fprintf(&b, "    %s %-12s %s\n", mark, c.Name, c.Detail)
+			}
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON prints reports for programs:
+// {"format_version": "1", "ok": bool, "clusters": [Report…]}.
+func WriteJSON(w io.Writer, reports []*Report) error {
+	ok := true
+	for _, r := range reports {
+		ok = ok && r.OK
+	}
+	if reports == nil {
+		reports = []*Report{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		FormatVersion string    `json:"format_version"`
+		OK            bool      `json:"ok"`
+		Clusters      []*Report `json:"clusters"`
+	}{StatusFormatVersion, ok, reports})
+}
+
+// bytesText prints a byte count the way pg_size_pretty does, roughly.
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < 10*unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	f := float64(n)
+	for _, u := range []string{"kB", "MB", "GB", "TB"} {
+		f /= unit
+		if f < 10*unit || u == "TB" {
+			return fmt.Sprintf("%.0f %s", f, u)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
