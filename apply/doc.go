@@ -32,7 +32,7 @@
 //	pg2: basebackup from pg1: 45% (90.1 MB of 200.0 MB)
 //	pg2: basebackup from pg1: done (12.3s); previous data directory kept at /srv/pg2.pgrepl-20261125T224837Z
 //	pg2: verify ...
-//	  ok     streaming    pg_stat_replication: streaming (async)
+//	    ✓ streaming    pg_stat_replication: streaming (async)
 //	pg2: verify: done (0.1s); streaming (async), 0 bytes behind
 //
 // (nodes are "cluster/node" when the spec has several clusters).

@@ -89,7 +89,7 @@ func TestLocal(t *testing.T) {
 	for _, want := range []string{
 		"Plan: ", "pg1: create_role replicator ...", "pg1: create_role replicator: done (",
 		"pg2: basebackup from pg1 ...", "pg2: basebackup from pg1: done (", "previous data directory kept at " + p.standby.DataDir + ".pgrepl-",
-		"  ok     streaming", "Apply complete: ", "1 standby verified streaming.",
+		"    ✓ streaming    pg_stat_replication: streaming", "Apply complete: ", "1 standby verified streaming.",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("apply's output lacks %q", want)
