@@ -269,8 +269,10 @@ func Apply(ctx context.Context, p *plan.Plan, sp *spec.Spec, pool *host.Pool, op
 	locks := opts.Locks
 	if locks == nil {
 		var names []string
+		seen := map[string]bool{}
 		for _, ch := range p.Changes {
-			if len(names) == 0 || names[len(names)-1] != ch.Cluster {
+			if !seen[ch.Cluster] {
+				seen[ch.Cluster] = true
 				names = append(names, ch.Cluster)
 			}
 		}
