@@ -12,8 +12,9 @@ import (
 	"github.com/pgrepl/pgrepl/plan"
 )
 
-// TestSSH: both nodes reached over SSH (a real sshd per host). The first
-// apply loses the standby host's SSH connection while pg_basebackup runs;
+// TestSSH: both nodes reached over SSH (a real sshd per host). First the
+// primary's host cannot be reached: apply refuses and touches nothing. The
+// next apply loses the standby host's SSH connection while pg_basebackup runs;
 // it stops and says so, and nothing is deleted. With SSH back, the next plan
 // rebuilds the standby, and apply makes a pair that streams, after which the
 // plan says no changes.
@@ -25,6 +26,18 @@ func TestSSH(t *testing.T) {
 		"127.0.0.2": sshtest.Start(t, sshtest.Options{Host: "127.0.0.2"}),
 		"127.0.0.3": sshtest.Start(t, sshtest.Options{Host: "127.0.0.3"}),
 	}
+	p.writeSpec()
+
+	// The primary's host cannot be reached: apply refuses, touching nothing.
+	p.ssh["127.0.0.2"].Kill(t)
+	dirs := []string{p.primary.Dir, p.standby.Dir}
+	before := snapshot(t, dirs...)
+	r := p.pgrepl("apply", "--auto-approve")
+	if r.code != 1 || !strings.Contains(r.stderr, "lock cluster demo on its primary pg1") || !strings.Contains(r.stderr, "connection refused") {
+		t.Fatalf("apply with the primary's host unreachable:\n%s", r)
+	}
+	requireSameSnapshot(t, before, snapshot(t, dirs...))
+	p.ssh["127.0.0.2"] = sshtest.Start(t, sshtest.Options{Host: "127.0.0.2"})
 	p.writeSpec()
 
 	// SSH to the standby's host drops as soon as pg_basebackup runs.
@@ -41,7 +54,7 @@ func TestSSH(t *testing.T) {
 		}
 		killed <- false
 	}()
-	r := p.pgrepl("apply", "--auto-approve")
+	r = p.pgrepl("apply", "--auto-approve")
 	if !<-killed {
 		t.Fatalf("pg_basebackup never ran:\n%s", r)
 	}
