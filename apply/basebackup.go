@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/pretty"
 )
 
 // BasebackupOptions shape Basebackup.
@@ -254,7 +255,7 @@ func prepareDataDir(ctx context.Context, n *Node, dataDir string, opts Basebacku
 		return "", nil
 	case 13:
 		free, _ := strconv.ParseUint(out, 10, 64)
-		return "", fmt.Errorf("not enough free space for the new data directory beside %s: %s free, %s needed (the primary's size and 10%%); the present data directory is kept, so free space elsewhere", dataDir, human(free), human(opts.NeedBytes))
+		return "", fmt.Errorf("not enough free space for the new data directory beside %s: %s free, %s needed (the primary's size and 10%%); the present data directory is kept, so free space elsewhere", dataDir, pretty.Bytes(int64(free)), pretty.Bytes(int64(opts.NeedBytes)))
 	case 10, 11, 12, 14:
 		return "", errors.New(strings.TrimSpace(string(res.Stderr)))
 	}
@@ -291,20 +292,6 @@ func connQuote(v string) string {
 		return v
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
-}
-
-// human formats a byte count: "1.5 GB".
-func human(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(b)/float64(div), "kMGTPE"[exp])
 }
 
 // progressRE matches pg_basebackup -P's reports: "12345/67890 kB (18%), 0/1

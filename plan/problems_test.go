@@ -79,7 +79,7 @@ func TestPreconditions(t *testing.T) {
 			want:   []string{"demo/pg2 (127.0.0.3): its data directory /srv/pgrepl-demo/pg1 is the primary's"}},
 		{name: "not enough disk for a rebuild", spec: demo, state: "fresh-pair",
 			mutate: func(st *state.State) { node(st, "demo", "pg2").DataDir.FreeBytes = 20 << 20 },
-			want:   []string{"demo/pg2 (127.0.0.3): rebuilding it needs about 34 MiB free for a copy of pg1 (its databases hold 31 MiB, plus 10% for WAL), but the file system of /srv/pgrepl-demo/pg2 has 20 MiB free"}},
+			want:   []string{"demo/pg2 (127.0.0.3): rebuilding it needs about 34 MB free for a copy of pg1 (its databases hold 31 MB, plus 10% for WAL), but the file system of /srv/pgrepl-demo/pg2 has 20 MB free"}},
 		{name: "standby unreachable", spec: demo, state: "converged-pair",
 			mutate: func(st *state.State) {
 				n := node(st, "demo", "pg2")

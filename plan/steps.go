@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -106,7 +107,7 @@ func (cp *clusterPlanner) slotChanges() []Change {
 		if s == nil || inUse[rs.name] {
 			continue
 		}
-		reason := fmt.Sprintf("%s; an unused slot keeps WAL until %s's disk fills, and it holds %s of WAL now", rs.reason, p.sn.Name, formatBytes(s.RetainedBytes))
+		reason := fmt.Sprintf("%s; an unused slot keeps WAL until %s's disk fills, and it holds %s of WAL now", rs.reason, p.sn.Name, pretty.Bytes(s.RetainedBytes))
 		if s.Active {
 			reason += "; a standby still streams from it (apply ends that connection first)"
 		}
@@ -214,7 +215,7 @@ func (cp *clusterPlanner) checkRebuild(n *node) {
 	need := uint64(size) * rebuildMarginNum / rebuildMarginDen
 	if size > 0 && st.DataDir.FreeBytes < need {
 		cp.problem(sb, "rebuilding it needs about %s free for a copy of %s (its databases hold %s, plus 10%% for WAL), but the file system of %s has %s free. The current data directory is moved aside, not deleted, so it keeps its space. Free some space first.",
-			formatBytes(int64(need)), p.sn.Name, formatBytes(size), sb.DataDir, formatBytes(int64(st.DataDir.FreeBytes)))
+			pretty.Bytes(int64(need)), p.sn.Name, pretty.Bytes(size), sb.DataDir, pretty.Bytes(int64(st.DataDir.FreeBytes)))
 	}
 	if needsPassword(cp.c) && under(sb.Passfile, sb.DataDir) {
 		cp.problem(sb, "its passfile %s is inside its data directory, which pg_basebackup needs empty (and a rebuild moves aside). Put it elsewhere (the default is beside the data directory).", sb.Passfile)

@@ -254,25 +254,6 @@ func passfileLine(c *spec.Cluster, pw string) string {
 	return fmt.Sprintf("%s:%d:replication:%s:%s", esc(c.Primary.Host), c.Primary.Port, esc(c.Replication.User), pw)
 }
 
-// formatBytes writes a byte count for people: 1.2 GiB, 640 MiB, 16 kiB.
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	v := float64(n) / float64(div)
-	suffix := []string{"kiB", "MiB", "GiB", "TiB", "PiB"}[exp]
-	if v < 10 {
-		return fmt.Sprintf("%.1f %s", v, suffix)
-	}
-	return fmt.Sprintf("%.0f %s", v, suffix)
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one

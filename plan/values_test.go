@@ -219,14 +219,6 @@ func TestPassfileLine(t *testing.T) {
 	}
 }
 
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[int64]string{0: "0 bytes", 1023: "1023 bytes", 1024: "1.0 kiB", 1288490189: "1.2 GiB", 31 << 20: "31 MiB", 5 << 40: "5.0 TiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func itoa(i int) string {
 	if i == 0 {
 		return "0"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pgrepl/pgrepl/internal/pretty"
 )
 
 // StatusFormatVersion is the version of WriteJSON's layout.
@@ -42,7 +44,7 @@ func WriteText(w io.Writer, reports []*Report, color bool) error {
 			if s.SyncState != "" {
 				fmt.Fprintf(&b, ", %s", s.SyncState)
 			}
-			fmt.Fprintf(&b, ", lag %s, %.1fs)\n", bytesText(s.LagBytes), s.LagSeconds)
+			fmt.Fprintf(&b, ", lag %s, %.1fs)\n", pretty.Bytes(s.LagBytes), s.LagSeconds)
 			for _, c := range s.Checks {
 				mark := paint("32", "✓")
 				if !c.OK {
@@ -74,20 +76,4 @@ func WriteJSON(w io.Writer, reports []*Report) error {
 		OK            bool      `json:"ok"`
 		Clusters      []*Report `json:"clusters"`
 	}{StatusFormatVersion, ok, reports})
-}
-
-// bytesText prints a byte count the way pg_size_pretty does, roughly.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < 10*unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	f := float64(n)
-	for _, u := range []string{"kB", "MB", "GB", "TB"} {
-		f /= unit
-		if f < 10*unit || u == "TB" {
-			return fmt.Sprintf("%.0f %s", f, u)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -141,9 +142,9 @@ func writeNodeText(w io.Writer, sn *spec.Node, n *state.Node) {
 	d := n.DataDir
 	switch {
 	case !d.Exists:
-		line("data dir", "%s: missing; %s free nearby", d.Path, bytesText(d.FreeBytes))
+		line("data dir", "%s: missing; %s free nearby", d.Path, pretty.Bytes(int64(d.FreeBytes)))
 	case d.Empty:
-		line("data dir", "%s: empty, %s %s; %s free", d.Path, d.Owner, d.Mode, bytesText(d.FreeBytes))
+		line("data dir", "%s: empty, %s %s; %s free", d.Path, d.Owner, d.Mode, pretty.Bytes(int64(d.FreeBytes)))
 	default:
 		facts := []string{d.Owner + " " + d.Mode}
 		if d.PGVersion != "" {
@@ -165,7 +166,7 @@ func writeNodeText(w io.Writer, sn *spec.Node, n *state.Node) {
 				facts = append(facts, f.name)
 			}
 		}
-		line("data dir", "%s: %s; %s free", d.Path, strings.Join(facts, ", "), bytesText(d.FreeBytes))
+		line("data dir", "%s: %s; %s free", d.Path, strings.Join(facts, ", "), pretty.Bytes(int64(d.FreeBytes)))
 	}
 
 	s := n.Server
@@ -177,7 +178,7 @@ func writeNodeText(w io.Writer, sn *spec.Node, n *state.Node) {
 			mode = "in recovery"
 		}
 		line("server", "up, PostgreSQL %s, %s, WAL at %s, databases %s, %d settings",
-			s.Version, mode, s.CurrentLSN, bytesText(uint64(max(s.DatabaseSize, 0))), len(s.Settings))
+			s.Version, mode, s.CurrentLSN, pretty.Bytes(s.DatabaseSize), len(s.Settings))
 		var pending []string
 		for _, st := range s.Settings {
 			if st.PendingRestart {
@@ -215,7 +216,7 @@ func writeNodeText(w io.Writer, sn *spec.Node, n *state.Node) {
 		if sl.Active {
 			active = "active"
 		}
-		line(label, "%s: %s, %s, restart %s, holds %s of WAL", sl.Name, sl.Type, active, orDash(sl.RestartLSN), bytesText(uint64(max(sl.RetainedBytes, 0))))
+		line(label, "%s: %s, %s, restart %s, holds %s of WAL", sl.Name, sl.Type, active, orDash(sl.RestartLSN), pretty.Bytes(sl.RetainedBytes))
 	}
 	for i, r := range s.Replication {
 		label := ""
@@ -227,7 +228,7 @@ func writeNodeText(w io.Writer, sn *spec.Node, n *state.Node) {
 			from = "a unix socket"
 		}
 		line(label, "%s from %s: %s, %s, replayed %s, lag %s / %.1fs",
-			orDash(r.ApplicationName), from, r.State, r.SyncState, orDash(r.ReplayLSN), bytesText(uint64(max(r.ReplayLagBytes, 0))), r.ReplayLagSecs)
+			orDash(r.ApplicationName), from, r.State, r.SyncState, orDash(r.ReplayLSN), pretty.Bytes(r.ReplayLagBytes), r.ReplayLagSecs)
 	}
 	if r := s.WalReceiver; r != nil {
 		line("receiver", "%s from %s port %d, slot %s", r.Status, orDash(r.SenderHost), r.SenderPort, orDash(r.SlotName))
@@ -272,18 +273,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// bytesText prints a size in binary units, one decimal.
-func bytesText(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
