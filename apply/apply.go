@@ -428,7 +428,7 @@ func (ex *executor) step(ctx context.Context, s *Step) (string, error) {
 	case plan.CreateSlot:
 		return "", withConn(ctx, n, func(conn *pgx.Conn) error { return CreateSlot(ctx, conn, n.Name(), ch.Slot.Name) })
 	case plan.DropSlot:
-		return "", withConn(ctx, n, func(conn *pgx.Conn) error { return DropSlot(ctx, conn, n.Name(), ch.Slot.Name) })
+		return "", withConn(ctx, n, func(conn *pgx.Conn) error { return DropSlot(ctx, conn, n.Name(), ch.Slot.Name, ch.Slot.Active) })
 	case plan.Reload:
 		want := wanted(ns.settings, false)
 		err := withConn(ctx, n, func(conn *pgx.Conn) error { return Reload(ctx, conn, n.Name(), want, 10*time.Second) })

@@ -209,10 +209,17 @@ func TestBasebackup(t *testing.T) {
 		if !rep.OK {
 			t.Fatalf("verify: %+v", rep.Standbys)
 		}
-		// A slot in use is not dropped.
-		err = withConn(ctx, p, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2") })
+		// A slot the plan saw idle but that is in use is not dropped.
+		err = withConn(ctx, p, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2", false) })
 		if err == nil || !strings.Contains(err.Error(), "in use") {
 			t.Fatalf("DropSlot of an active slot: %v", err)
+		}
+		// One the plan saw in use, it disconnects, then drops.
+		if err := withConn(ctx, p, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2", true) }); err != nil {
+			t.Fatalf("DropSlot disconnecting the standby: %v", err)
+		}
+		if got := primary.Psql(t, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pg2'"); got != "0" {
+			t.Fatalf("the active slot was not dropped: %s", got)
 		}
 		// Everything ever there is still there.
 		if got := systemID(t, aside); got != otherID {

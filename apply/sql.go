@@ -328,25 +328,47 @@ func CreateSlot(ctx context.Context, conn *pgx.Conn, node, name string) error {
 	return nil
 }
 
-// DropSlot drops the replication slot name, which must be inactive: a slot
-// in use belongs to a standby that streams through it.
-func DropSlot(ctx context.Context, conn *pgx.Conn, node, name string) error {
-	var active bool
-	var pid *int32
-	err := conn.QueryRow(ctx, "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1", name).Scan(&active, &pid)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("%s: drop replication slot %s: there is no such slot", node, name)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: drop replication slot %s: %w", node, name, err)
-	}
-	if active {
+// DropSlot drops the replication slot name. A slot in use belongs to a
+// standby that streams through it: with disconnect (the plan saw that standby
+// connected and says it ends that connection) its walsender is terminated
+// first, else an active slot is refused, since the plan saw it idle.
+func DropSlot(ctx context.Context, conn *pgx.Conn, node, name string, disconnect bool) error {
+	// A walreceiver retries after wal_retrieve_retry_interval (5s by
+	// default), so one termination normally wins; a few tries cover a race.
+	for attempt := 0; ; attempt++ {
+		var active bool
+		var pid *int32
+		err := conn.QueryRow(ctx, "SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1", name).Scan(&active, &pid)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%s: drop replication slot %s: there is no such slot", node, name)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: drop replication slot %s: %w", node, name, err)
+		}
+		if !active {
+			break
+		}
 		who := ""
 		if pid != nil {
 			who = fmt.Sprintf(" by process %d", *pid)
 		}
-		return fmt.Errorf("%s: replication slot %s is in use%s; a standby streams through it: stop that standby or repoint it first", node, name, who)
+		if !disconnect {
+			return fmt.Errorf("%s: replication slot %s is in use%s, though it was idle when the plan was made; a standby streams through it: stop that standby or repoint it, then plan again", node, name, who)
+		}
+		if attempt == 5 {
+			return fmt.Errorf("%s: replication slot %s is still in use%s after ending its connection %d times: the standby reconnects; stop it first", node, name, who, attempt)
+		}
+		if pid != nil {
+			if _, err := conn.Exec(ctx, "SELECT pg_terminate_backend($1, 10000)", *pid); err != nil {
+				return fmt.Errorf("%s: end the connection of process %d on slot %s: %w", node, *pid, name, err)
+			}
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
 	}
+	// The slot can turn active between the check and the drop; PostgreSQL
+	// then refuses the drop itself, which is the right answer.
 	if _, err := conn.Exec(ctx, "SELECT pg_drop_replication_slot($1)", name); err != nil {
 		return fmt.Errorf("%s: drop replication slot %s: %w", node, name, err)
 	}

@@ -159,13 +159,13 @@ func TestServerSteps(t *testing.T) {
 		if err := withConn(ctx, n, func(c *pgx.Conn) error { return CreateSlot(ctx, c, "pg1", "pg2") }); err == nil || !strings.Contains(err.Error(), "already exists") {
 			t.Fatalf("second create: %v", err)
 		}
-		if err := withConn(ctx, n, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2") }); err != nil {
+		if err := withConn(ctx, n, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2", false) }); err != nil {
 			t.Fatal(err)
 		}
 		if got := srv.Psql(t, "SELECT count(*) FROM pg_replication_slots"); got != "0" {
 			t.Fatalf("slots after drop: %s", got)
 		}
-		if err := withConn(ctx, n, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2") }); err == nil || !strings.Contains(err.Error(), "no such slot") {
+		if err := withConn(ctx, n, func(c *pgx.Conn) error { return DropSlot(ctx, c, "pg1", "pg2", false) }); err == nil || !strings.Contains(err.Error(), "no such slot") {
 			t.Fatalf("drop of a missing slot: %v", err)
 		}
 	})

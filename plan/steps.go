@@ -109,7 +109,7 @@ func (cp *clusterPlanner) slotChanges() []Change {
 		}
 		reason := fmt.Sprintf("%s; an unused slot keeps WAL until %s's disk fills, and it holds %s of WAL now", rs.reason, p.sn.Name, pretty.Bytes(s.RetainedBytes))
 		if s.Active {
-			reason += "; a standby still streams from it (apply ends that connection first)"
+			reason += "; a standby still streams from it: apply ends that connection first, and that standby can no longer catch up"
 		}
 		ch := cp.newChange(p.sn, DropSlot, reason)
 		ch.Slot = &SlotChange{Name: s.Name, Type: s.Type, RetainedBytes: s.RetainedBytes, Active: s.Active}
