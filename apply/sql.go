@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/catalog"
 	"github.com/pgrepl/pgrepl/internal/scram"
+	"github.com/pgrepl/pgrepl/plan"
 )
 
 // withConn runs f on a fresh administrative connection to n.
@@ -299,7 +300,7 @@ func SetRole(ctx context.Context, conn *pgx.Conn, node, name string, opts RoleOp
 
 // roleAttributes are the attributes SetRole may set; the statement is built
 // from them, so nothing else may pass.
-var roleAttributes = map[string]bool{"LOGIN": true, "REPLICATION": true}
+var roleAttributes = map[string]bool{"LOGIN": true, "REPLICATION": true, plan.AttrNoExpiry: true}
 
 // scramIterations is the server's scram_iterations (PostgreSQL 16 and
 // later), else PostgreSQL's fixed 4096.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 	"github.com/pgrepl/pgrepl/internal/scram"
+	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -116,6 +117,20 @@ func TestServerSteps(t *testing.T) {
 		}
 		if err := login(password); err == nil {
 			t.Fatal("the old password still works")
+		}
+		// An expired password is lifted, and the login works again.
+		srv.Exec(t, `ALTER ROLE "repl user" VALID UNTIL '2000-01-01'`)
+		if err := login("another one"); err == nil {
+			t.Fatal("an expired password still logs in: the check below proves nothing")
+		}
+		err = withConn(ctx, n, func(c *pgx.Conn) error {
+			return SetRole(ctx, c, "pg1", "repl user", RoleOptions{Attributes: []string{plan.AttrNoExpiry}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := login("another one"); err != nil {
+			t.Fatalf("login after lifting the expiry: %v", err)
 		}
 		err = withConn(ctx, n, func(c *pgx.Conn) error {
 			return SetRole(ctx, c, "pg1", "repl user", RoleOptions{Create: true, Password: password})

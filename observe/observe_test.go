@@ -382,6 +382,8 @@ func (f *fixture) checkRolePasswords(t *testing.T) {
 		{"ALTER ROLE replicator PASSWORD NULL NOREPLICATION NOLOGIN", state.Role{Name: "replicator", Exists: true, Password: state.PasswordNone}},
 		{"DROP ROLE replicator", state.Role{Name: "replicator", Password: state.PasswordNone}},
 		{"CREATE ROLE replicator SUPERUSER LOGIN PASSWORD " + sqlQuote(testPassword), state.Role{Name: "replicator", Exists: true, Login: true, Superuser: true, Password: state.PasswordMatches}},
+		{"ALTER ROLE replicator VALID UNTIL '2000-01-01'", state.Role{Name: "replicator", Exists: true, Login: true, Superuser: true, Password: state.PasswordMatches, Expired: true}},
+		{"ALTER ROLE replicator VALID UNTIL 'infinity'", state.Role{Name: "replicator", Exists: true, Login: true, Superuser: true, Password: state.PasswordMatches}},
 	} {
 		f.p.Exec(t, tc.sql)
 		sn, err := Node(testCtx(t), pool, c, c.Primary, Options{})

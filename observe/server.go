@@ -141,7 +141,8 @@ FROM pg_catalog.pg_settings`
     ELSE pg_catalog.pg_current_wal_lsn() END)::text, ''),
   (SELECT coalesce(sum(pg_catalog.pg_database_size(oid)), 0)::bigint FROM pg_catalog.pg_database)`
 
-	qRole = `SELECT rolreplication, rolcanlogin, rolsuper, coalesce(rolpassword, '')
+	qRole = `SELECT rolreplication, rolcanlogin, rolsuper, coalesce(rolpassword, ''),
+  coalesce(rolvaliduntil < pg_catalog.now(), false)
 FROM pg_catalog.pg_authid WHERE rolname = $1`
 
 	// The WAL position slots and standbys are measured against: the
@@ -277,7 +278,7 @@ func queryServer(ctx context.Context, conn *pgx.Conn, c *spec.Cluster, n *spec.N
 func readRole(br pgx.BatchResults, c *spec.Cluster) (*state.Role, error) {
 	role := &state.Role{Name: c.Replication.User, Password: state.PasswordNone}
 	var stored string
-	err := br.QueryRow().Scan(&role.Replication, &role.Login, &role.Superuser, &stored)
+	err := br.QueryRow().Scan(&role.Replication, &role.Login, &role.Superuser, &stored, &role.Expired)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return role, nil
 	}

@@ -34,6 +34,7 @@ var goldenCases = []goldenCase{
 	{name: "auto-conf-override", spec: demoSpec, build: autoConfOverride},
 	{name: "shadowing-hba-rule", spec: demoSpec, build: shadowingRule},
 	{name: "wrong-password", spec: demoSpec, build: wrongPassword},
+	{name: "expired-password", spec: demoSpec, build: expiredPassword},
 	{name: "wrong-conninfo", spec: demoSpec, build: wrongConninfo},
 	{name: "unrelated-cluster", spec: demoSpec, build: unrelatedCluster},
 	{name: "empty-standby-dir", spec: demoSpec, build: emptyStandbyDir},
@@ -150,6 +151,14 @@ func shadowingRule(t testing.TB, sp *spec.Spec) *state.State {
 func wrongPassword(t testing.TB, sp *spec.Spec) *state.State {
 	st := convergedPair(t, sp)
 	st.Cluster("demo").Node("pg1").Server.Role.Password = state.PasswordDiffers
+	return st
+}
+
+// expiredPassword: the role's password is the spec's, but its validity
+// (rolvaliduntil) has run out, so no standby can log in.
+func expiredPassword(t testing.TB, sp *spec.Spec) *state.State {
+	st := convergedPair(t, sp)
+	st.Cluster("demo").Node("pg1").Server.Role.Expired = true
 	return st
 }
 

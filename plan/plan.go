@@ -203,10 +203,15 @@ type PassfileEntry struct {
 	Password string `json:"password"`
 }
 
+// AttrNoExpiry is the role attribute that lifts an expired password's
+// validity limit.
+const AttrNoExpiry = "VALID UNTIL 'infinity'"
+
 // RoleChange is the replication role as create_role or alter_role leave it.
 type RoleChange struct {
 	Name string `json:"name"`
-	// Attributes are the role attributes set (LOGIN, REPLICATION).
+	// Attributes are the role attributes set (LOGIN, REPLICATION,
+	// AttrNoExpiry).
 	Attributes []string `json:"attributes,omitempty"`
 	// Password is the reference to the secret whose SCRAM verifier apply
 	// computes and stores; empty when the password does not change.

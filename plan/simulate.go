@@ -70,6 +70,8 @@ func simulateChange(c *state.Cluster, n *state.Node, ch *Change) error {
 				r.Login = true
 			case "REPLICATION":
 				r.Replication = true
+			case AttrNoExpiry:
+				r.Expired = false
 			}
 		}
 		if ch.Role.Password != "" {

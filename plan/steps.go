@@ -50,6 +50,10 @@ func (cp *clusterPlanner) roleChanges() []Change {
 	if len(attrs) > 0 {
 		why = append(why, fmt.Sprintf("%s lacks %s", user, strings.Join(attrs, " and ")))
 	}
+	if r.Expired {
+		attrs = append(attrs, AttrNoExpiry)
+		why = append(why, fmt.Sprintf("the password of %s has expired (rolvaliduntil is past), so no login works", user))
+	}
 	pw := ""
 	if pwRef != "" {
 		switch r.Password {

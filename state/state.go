@@ -266,6 +266,9 @@ type Role struct {
 	Login       bool          `json:"login"`
 	Superuser   bool          `json:"superuser"`
 	Password    PasswordState `json:"password"`
+	// Expired is true when rolvaliduntil is in the past (by the server's
+	// clock): logins then fail whatever the password.
+	Expired bool `json:"expired,omitempty"`
 }
 
 // Slot is one pg_replication_slots row.
