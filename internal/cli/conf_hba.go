@@ -38,6 +38,8 @@ pg_hba_file_rules (PostgreSQL 16 and later add rule_number and file_name).
 PostgreSQL runs with ssl = off unless configured otherwise; it then loads
 hostssl lines but says they cannot match. Pass --ssl for a server with
 ssl = on.`,
+		Example: `  pgrepl conf hba /etc/postgresql/15/main/pg_hba.conf
+  pgrepl conf hba pg_hba.conf --pg-version 16 --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
