@@ -2,7 +2,7 @@
 // Node, …) that the planner, observation and apply read; nothing downstream
 // touches HCL. Every problem in a spec is an hcl.Diagnostic with file, line
 // and column, and a spec with errors yields no clusters. The language is
-// described in README.md beside this file.
+// described in docs/spec.md.
 //
 // Values read through env() and file() carry a cty "sensitive" mark. Only a
 // Secret (the replication password, an admin DSN) may hold one; anywhere else

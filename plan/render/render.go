@@ -44,7 +44,7 @@ func Render(w io.Writer, p *plan.Plan, f Format, color bool) error {
 }
 
 // JSON writes the plan as indented JSON (DESIGN §4; documented in
-// plan/README.md), with a final newline.
+// docs/plan.md), with a final newline.
 func JSON(w io.Writer, p *plan.Plan) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
