@@ -21,7 +21,7 @@ import (
 // is kept.
 //
 // apply PLANFILE reloads the spec (LoadSpec), observes again, refuses the
-// plan as stale when an input changed (CheckInputs), plans again with the
+// plan as stale when an input changed (Stale), plans again with the
 // same options, and requires an Equivalent plan before it executes the
 // fresh one.
 type Saved struct {
@@ -174,32 +174,45 @@ func (s *Saved) LoadSpec(opts spec.Options) (*spec.Spec, hcl.Diagnostics) {
 	return sp, diags
 }
 
-// CheckInputs compares the saved inputs with those of a fresh observation
-// and describes the first that differs (changed, new or gone), or returns
-// nil when every input is the same.
-func (s *Saved) CheckInputs(st *state.State) error {
+// Stale compares the inputs the plan was made from with those of a fresh
+// observation and describes every one that differs, in the saved order, then
+// the new ones: "pg1: file /srv/pg1/postgresql.conf changed since the plan".
+// Nodes are named with their cluster ("demo/pg1") when the inputs span
+// several clusters. Empty when nothing changed.
+func (s *Saved) Stale(st *state.State) []string {
 	now := st.Inputs()
-	key := func(in state.Input) string { return in.Cluster + "/" + in.Node + ": " + in.Name }
-	cur := map[string]string{}
-	for _, in := range now {
-		cur[key(in)] = in.SHA256
+	clusters := map[string]bool{}
+	for _, in := range append(append([]state.Input(nil), s.Inputs...), now...) {
+		clusters[in.Cluster] = true
 	}
-	saved := map[string]bool{}
+	name := func(in state.Input) string {
+		if len(clusters) > 1 {
+			return in.Cluster + "/" + in.Node + ": " + in.Name
+		}
+		return in.Node + ": " + in.Name
+	}
+	type key struct{ cluster, node, name string }
+	cur := map[key]string{}
+	for _, in := range now {
+		cur[key{in.Cluster, in.Node, in.Name}] = in.SHA256
+	}
+	seen := map[key]bool{}
+	var out []string
 	for _, in := range s.Inputs {
-		k := key(in)
-		saved[k] = true
+		k := key{in.Cluster, in.Node, in.Name}
+		seen[k] = true
 		h, ok := cur[k]
 		switch {
 		case !ok:
-			return fmt.Errorf("the plan is stale: %s was observed when it was made and is gone now", k)
+			out = append(out, fmt.Sprintf("%s is gone since the plan", name(in)))
 		case h != in.SHA256:
-			return fmt.Errorf("the plan is stale: %s changed since it was made", k)
+			out = append(out, fmt.Sprintf("%s changed since the plan", name(in)))
 		}
 	}
 	for _, in := range now {
-		if !saved[key(in)] {
-			return fmt.Errorf("the plan is stale: %s is new since it was made", key(in))
+		if !seen[key{in.Cluster, in.Node, in.Name}] {
+			out = append(out, fmt.Sprintf("%s is new since the plan", name(in)))
 		}
 	}
-	return nil
+	return out
 }

@@ -3,6 +3,7 @@ package plan_test
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -63,8 +64,8 @@ func TestSavedRoundTrip(t *testing.T) {
 	if ok, why := plan.Equivalent(back.Plan, p2); !ok {
 		t.Errorf("planning again from the saved spec differs: %s", why)
 	}
-	if err := back.CheckInputs(st); err != nil {
-		t.Errorf("the same state is stale: %v", err)
+	if stale := back.Stale(st); len(stale) != 0 {
+		t.Errorf("the same state is stale: %q", stale)
 	}
 
 	// A tampered spec is refused.
@@ -87,20 +88,24 @@ func TestSavedIsStale(t *testing.T) {
 	}
 	changed := readState(t, "converged-pair")
 	appendTo(t, node(changed, "demo", "pg1"), "/srv/pgrepl-demo/pg1/postgresql.conf", "work_mem = 8MB\n")
-	err = s.CheckInputs(changed)
-	if err == nil || !strings.Contains(err.Error(), "demo/pg1: file /srv/pgrepl-demo/pg1/postgresql.conf changed") {
-		t.Errorf("a changed file: %v", err)
+	if got := s.Stale(changed); !reflect.DeepEqual(got, []string{"pg1: file /srv/pgrepl-demo/pg1/postgresql.conf changed since the plan"}) {
+		t.Errorf("a changed file: %q", got)
 	}
 	moved := readState(t, "converged-pair")
 	node(moved, "demo", "pg1").Server.Slots[0].RetainedBytes = 1 << 30
 	node(moved, "demo", "pg1").Server.CurrentLSN = "9/0"
-	if err := s.CheckInputs(moved); err != nil {
-		t.Errorf("facts that move on their own make the plan stale: %v", err)
+	if got := s.Stale(moved); len(got) != 0 {
+		t.Errorf("facts that move on their own make the plan stale: %q", got)
 	}
 	gone := readState(t, "converged-pair")
 	gone.Clusters[0].Nodes = gone.Clusters[0].Nodes[:1]
-	if err := s.CheckInputs(gone); err == nil || !strings.Contains(err.Error(), "is gone now") {
-		t.Errorf("a node gone: %v", err)
+	if got := strings.Join(s.Stale(gone), "\n"); !strings.Contains(got, "pg2: file /srv/pgrepl-demo/pg2/postgresql.conf is gone since the plan") {
+		t.Errorf("a node gone: %q", got)
+	}
+	twoClusters := readState(t, "converged-pair")
+	twoClusters.Clusters = append(twoClusters.Clusters, &state.Cluster{Name: "other", Nodes: []*state.Node{{Name: "db1", Host: "127.0.0.9"}}})
+	if got := strings.Join(s.Stale(twoClusters), "\n"); !strings.Contains(got, "other/db1: reachability is new since the plan") {
+		t.Errorf("inputs across clusters name their cluster: %q", got)
 	}
 }
 

@@ -163,7 +163,7 @@ func runApplySaved(ctx context.Context, g *globals, f applyFlags, file string) e
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
-	if stale := apply.StaleInputs(saved.Inputs, st.Inputs()); len(stale) > 0 {
+	if stale := saved.Stale(st); len(stale) > 0 {
 		return exitCode(ExitError, fmt.Errorf("the saved plan %s is stale, so nothing was changed:\n  %s\nRun \"pgrepl plan\" again", file, strings.Join(stale, "\n  ")))
 	}
 	p, err := plan.Make(sp, st, saved.Options)
