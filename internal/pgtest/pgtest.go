@@ -199,27 +199,36 @@ func WriteFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 	}
 }
 
-// Init runs initdb for a new server without starting it.
-func Init(t testing.TB, opts Options) *Server {
+// newServer lays out a server's directories under a new base directory; port
+// 0 picks a free one.
+func newServer(t testing.TB, host string, port int) *Server {
 	t.Helper()
-	Require(t)
 	dir := baseDir(t)
+	if port == 0 {
+		port = FreePort(t, host)
+	}
 	s := &Server{
 		Dir:       dir,
 		DataDir:   filepath.Join(dir, "data"),
 		SocketDir: filepath.Join(dir, "sock"),
 		LogFile:   filepath.Join(dir, "server.log"),
-		Host:      opts.Host,
-		Port:      opts.Port,
+		Host:      host,
+		Port:      port,
 		User:      "postgres",
 	}
-	if s.Host == "" {
-		s.Host = "127.0.0.2"
-	}
-	if s.Port == 0 {
-		s.Port = FreePort(t, s.Host)
-	}
 	MkdirAll(t, s.SocketDir, 0o755)
+	return s
+}
+
+// Init runs initdb for a new server without starting it.
+func Init(t testing.TB, opts Options) *Server {
+	t.Helper()
+	Require(t)
+	host := opts.Host
+	if host == "" {
+		host = "127.0.0.2"
+	}
+	s := newServer(t, host, opts.Port)
 	args := []string{filepath.Join(BinDir(), "initdb"), "-D", s.DataDir, "-U", s.User,
 		"--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions", "-E", "UTF8", "--locale=C"}
 	args = append(args, opts.InitdbArgs...)
@@ -403,17 +412,7 @@ func tail(s string, n int) string {
 func StartStandby(t testing.TB, primary *Server, host, appName string) *Server {
 	t.Helper()
 	Require(t)
-	dir := baseDir(t)
-	s := &Server{
-		Dir:       dir,
-		DataDir:   filepath.Join(dir, "data"),
-		SocketDir: filepath.Join(dir, "sock"),
-		LogFile:   filepath.Join(dir, "server.log"),
-		Host:      host,
-		Port:      FreePort(t, host),
-		User:      primary.User,
-	}
-	MkdirAll(t, s.SocketDir, 0o755)
+	s := newServer(t, host, 0)
 	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s", primary.SocketDir, primary.Port, primary.User, appName)
 	Run(t, filepath.Join(BinDir(), "pg_basebackup"), "-d", conninfo, "-D", s.DataDir, "-Fp", "-Xs", "-R", "--checkpoint=fast")
 	s.AppendConf(t,
