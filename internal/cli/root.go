@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/pgrepl/pgrepl/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -87,7 +88,7 @@ safely and proves that replication works.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVarP(&g.spec, "spec", "s", "pgrepl.hcl", "spec file, or a directory whose *.hcl files form the spec")
+	root.PersistentFlags().StringVarP(&g.spec, "spec", "s", spec.DefaultPath, "spec file, or a directory whose *.hcl files form the spec")
 	root.PersistentFlags().BoolVar(&g.noColor, "no-color", false, "never colour the output (NO_COLOR is honoured too)")
 	root.AddCommand(
 		newValidateCmd(g),
