@@ -76,3 +76,27 @@ func BenchmarkLocalReadFileAsPostgres(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLocalRunAsPostgres: a command as another user through runuser,
+// and as a light one.
+func BenchmarkLocalRunAsPostgres(b *testing.B) {
+	requireRoot(b)
+	l, err := NewLocal(LocalConfig{OSUser: "postgres"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, light := range []bool{false, true} {
+		name := "runuser"
+		if light {
+			name = "light"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if res, err := l.Run(ctx, Cmd{Argv: []string{"true"}, As: "postgres", Light: light}); err != nil || res.ExitCode != 0 {
+					b.Fatal(err, res.ExitCode)
+				}
+			}
+		})
+	}
+}

@@ -107,6 +107,15 @@ type Cmd struct {
 	// Env holds NAME=value pairs added to the command's environment. They
 	// appear on the command line of env(1), so never put a secret here.
 	Env []string
+	// Light marks a short command that needs nothing of a login session
+	// of As (PAM's resource limits, keyring, session records): a probe, a
+	// file operation. Run on this machine by root for another user, it
+	// starts with that user's IDs and groups set directly, with the
+	// environment runuser would give it, instead of through runuser,
+	// whose PAM work costs milliseconds per command. Elsewhere (sudo,
+	// SSH) it changes nothing. A server or anything that outlives the
+	// command is not light.
+	Light bool
 }
 
 // Result is how a command ended.

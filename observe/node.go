@@ -302,7 +302,7 @@ func (o *nodeObserver) checkDataDirectory(serverDir string) error {
 		return nil
 	}
 	// The same directory by another name (a symbolic link)?
-	res, err := o.tr.Run(o.ctx, host.Cmd{Argv: []string{"readlink", "-f", "--", want, serverDir}, As: o.n.OSUser})
+	res, err := o.tr.Run(o.ctx, host.Cmd{Argv: []string{"readlink", "-f", "--", want, serverDir}, As: o.n.OSUser, Light: true})
 	if err == nil && res.ExitCode == 0 {
 		if l := strings.Split(strings.TrimRight(string(res.Stdout), "\n"), "\n"); len(l) == 2 && l[0] == l[1] {
 			return nil

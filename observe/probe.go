@@ -228,7 +228,7 @@ func runProbe(ctx context.Context, tr host.Transport, osUser string, targets []p
 	for i := 0; i < len(pairs); i += 2 {
 		argv = append(argv, "c:"+pairs[i], "b:"+pairs[i+1])
 	}
-	res, err := tr.Run(ctx, host.Cmd{Argv: argv, As: osUser})
+	res, err := tr.Run(ctx, host.Cmd{Argv: argv, As: osUser, Light: true})
 	if err != nil {
 		// The step is this one; the script's text would only blur it.
 		var oe *host.OpError
