@@ -87,6 +87,9 @@ func FuzzConfEdit(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%+v: the result %q does not parse: %v", ed, cf.Bytes(), err)
 		}
+		if err := confSameParse(cf, re); err != nil {
+			t.Fatalf("%+v on %q: %v", ed, src, err)
+		}
 		got, ok := confLastValue(re, name)
 		if remove {
 			if ok {

@@ -235,25 +235,76 @@ func (f *File) appendLine(name, value string) Edit {
 	eol := f.eol()
 	src := make([]byte, 0, len(f.src)+len(name)+len(value)+8)
 	src = append(src, f.src...)
-	if len(f.lines) > 0 && !f.lines[len(f.lines)-1].nl {
+	whole := len(f.lines) == 0 || f.lines[len(f.lines)-1].nl
+	if !whole {
 		src = append(src, eol...)
 	}
+	start := len(src)
 	src = append(src, name...)
 	src = append(src, " = "...)
 	src = append(src, value...)
+	end := len(src)
+	if eol == "\r\n" {
+		end++ // the '\r' is part of the line, as parse splits it
+	}
 	src = append(src, eol...)
-	f.parse(src)
+	if !whole || !f.reparseLine(src, len(f.lines), confLine{start: int32(start), end: int32(end), nl: true}) {
+		// The last line changes too: parse it all.
+		f.parse(src)
+	}
 	return Edit{Path: f.path, Name: name, Action: EditAppend, Line: len(f.lines)}
 }
 
 // replaceLine replaces the text of line i (0-based), keeping its ending.
 func (f *File) replaceLine(i int, text []byte) {
 	l := f.lines[i]
-	src := make([]byte, 0, len(f.src)+len(text))
+	src := make([]byte, 0, len(f.src)-int(l.end-l.start)+len(text))
 	src = append(src, f.src[:l.start]...)
 	src = append(src, text...)
 	src = append(src, f.src[l.end:]...)
-	f.parse(src)
+	if bytes.IndexByte(text, '\n') >= 0 || !f.reparseLine(src, i, confLine{start: l.start, end: l.start + int32(len(text)), nl: l.nl}) {
+		f.parse(src)
+	}
+}
+
+// reparseLine makes src, which differs from f's bytes only in line i (or
+// adds it as the last line, when i is the number of lines), the file's
+// bytes, and parses that line alone: the others parse as they did, each
+// line's syntax being its own, and only move by the change in length. It
+// reports false, changing nothing, when the file must be parsed whole
+// instead: it has a syntax error, or the new line would be one (which
+// decides which error is the first).
+func (f *File) reparseLine(src []byte, i int, l confLine) bool {
+	if f.err != nil {
+		return false
+	}
+	old := f.src
+	f.src = src
+	f.parseLine(&l, i+1)
+	if l.kind == lineInvalid {
+		f.src, f.err = old, nil
+		return false
+	}
+	if i == len(f.lines) {
+		f.lines = append(f.lines, l)
+		return true
+	}
+	delta := (l.end - l.start) - (f.lines[i].end - f.lines[i].start)
+	f.lines[i] = l
+	if delta != 0 {
+		for j := i + 1; j < len(f.lines); j++ {
+			m := &f.lines[j]
+			m.start += delta
+			m.end += delta
+			if m.kind == lineRecord {
+				m.nameStart += delta
+				m.nameEnd += delta
+				m.valStart += delta
+				m.valEnd += delta
+			}
+		}
+	}
+	return true
 }
 
 // Remove deletes every line of f that sets name (names compare ignoring

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -102,6 +103,24 @@ func confCheckLocality(before, after []byte, ed Edit) error {
 	return nil
 }
 
+// confSameParse reports how an edited file's records of its lines differ
+// from those of a fresh parse of its bytes (re): an edit parses only the
+// lines it changes.
+func confSameParse(f, re *File) error {
+	if !reflect.DeepEqual(f.err, re.err) {
+		return fmt.Errorf("after the edit the error is %v, a fresh parse gives %v", f.err, re.err)
+	}
+	if len(f.lines) != len(re.lines) {
+		return fmt.Errorf("after the edit %d lines, a fresh parse gives %d", len(f.lines), len(re.lines))
+	}
+	for i := range f.lines {
+		if f.lines[i] != re.lines[i] {
+			return fmt.Errorf("after the edit line %d is %+v, a fresh parse gives %+v", i+1, f.lines[i], re.lines[i])
+		}
+	}
+	return nil
+}
+
 // lastValue returns the value of the last line of f setting name.
 func confLastValue(f *File, name string) (string, bool) {
 	v, ok := "", false
@@ -169,6 +188,9 @@ func TestConfEditGolden(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s: the result does not parse: %v", cmd, err)
 					continue
+				}
+				if err := confSameParse(f, re); err != nil {
+					t.Errorf("%s: %v", cmd, err)
 				}
 				v, ok := confLastValue(re, name)
 				switch verb {
