@@ -181,7 +181,9 @@ type confLoader struct {
 
 // eval walks the configuration and sets c's files, entries and error.
 func (c *Config) eval(r Reader) {
-	ld := &confLoader{c: c, r: r, listed: map[*File]bool{}}
+	// The entries of the last walk are garbage from here on (callers get
+	// copies): their array takes the new ones.
+	ld := &confLoader{c: c, r: r, listed: map[*File]bool{}, entries: c.entries[:0]}
 	withErr := ""
 	autoStart := -1
 	if !ld.parseFile(c.configFile, true, "", 0, 0) {
