@@ -23,6 +23,8 @@ type File struct {
 	src   []byte
 	lines []confLine
 	err   *SyntaxError
+	// sharedLines: lines is shared with a copy (see File.clone).
+	sharedLines bool
 }
 
 // lineKind classifies a physical line.
@@ -99,10 +101,10 @@ func (f *File) parse(src []byte) {
 	if len(src) > 0 && src[len(src)-1] != '\n' {
 		n++
 	}
-	if cap(f.lines) >= n {
+	if cap(f.lines) >= n && !f.sharedLines {
 		f.lines = f.lines[:0]
 	} else {
-		f.lines = make([]confLine, 0, n)
+		f.lines, f.sharedLines = make([]confLine, 0, n), false
 	}
 	for start := 0; start < len(src); {
 		end, next, nl := len(src), len(src), false

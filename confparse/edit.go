@@ -285,6 +285,7 @@ func (f *File) reparseLine(src []byte, i int, l confLine) bool {
 		f.src, f.err = old, nil
 		return false
 	}
+	f.ownLines()
 	if i == len(f.lines) {
 		f.lines = append(f.lines, l)
 		return true

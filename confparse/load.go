@@ -129,6 +129,7 @@ type Config struct {
 
 	// What Load read, so that the Config can be evaluated again after an
 	// edit without reading anything.
+	parsed    *ParseCache // nil: each file is parsed
 	fileCache map[string]*File
 	readErrs  map[string]error
 	dirs      map[string][]string
@@ -150,12 +151,20 @@ type Config struct {
 // Errors that only a server can detect (an unknown setting name, a bad
 // value) are not errors here.
 func Load(r Reader, configFile, dataDir string) (*Config, error) {
+	return LoadCached(r, configFile, dataDir, nil)
+}
+
+// LoadCached is Load, parsing through cache: a file whose bytes cache has
+// seen is copied from there instead of parsed again. A nil cache parses
+// every file.
+func LoadCached(r Reader, configFile, dataDir string, cache *ParseCache) (*Config, error) {
 	if !path.IsAbs(configFile) {
 		return nil, fmt.Errorf("load configuration: %q is not an absolute path", configFile)
 	}
 	c := &Config{
 		configFile: path.Clean(configFile),
 		dataDir:    dataDir,
+		parsed:     cache,
 		fileCache:  map[string]*File{},
 		readErrs:   map[string]error{},
 		dirs:       map[string][]string{},
@@ -377,7 +386,7 @@ func (ld *confLoader) read(abs string) (*File, error) {
 		c.readErrs[abs] = err
 		return nil, err
 	}
-	f, _ := ParseConf(abs, src) // a syntax error is kept in f
+	f := c.parsed.parse(abs, src) // a syntax error is kept in f
 	if f == nil {
 		err := fmt.Errorf("read %s: file too large", abs)
 		c.readErrs[abs] = err

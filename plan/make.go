@@ -44,11 +44,12 @@ func Make(sp *spec.Spec, st *state.State, opts Options) (*Plan, error) {
 	sel, problems := resolveOptions(sp, opts)
 	var changes []Change
 	if len(problems) == 0 {
+		parsed := &confparse.ParseCache{}
 		for _, c := range sp.Clusters {
 			if !clusterInScope(c, sel) {
 				continue
 			}
-			cp := &clusterPlanner{c: c, sc: st.Cluster(c.Name), sel: sel}
+			cp := &clusterPlanner{c: c, sc: st.Cluster(c.Name), sel: sel, parsed: parsed}
 			cp.plan()
 			problems = append(problems, cp.problems...)
 			changes = append(changes, cp.changes...)
@@ -221,6 +222,9 @@ type clusterPlanner struct {
 	sel      selection
 	problems []Problem
 	changes  []Change
+	// parsed shares the parsing of config files: every standby built
+	// from the primary loads the same bytes.
+	parsed *confparse.ParseCache
 
 	primary  *node
 	standbys []*node // spec order; nil for a standby out of scope
@@ -437,7 +441,7 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 	if n.hbaFile == "" || n.rebuild {
 		n.hbaFile = path.Join(n.sn.ConfigDir, "pg_hba.conf")
 	}
-	conf, err := confparse.Load(n.fs, n.configFile, n.sn.DataDir)
+	conf, err := confparse.LoadCached(n.fs, n.configFile, n.sn.DataDir, cp.parsed)
 	if err != nil {
 		cp.problem(n.sn, "PostgreSQL would refuse its configuration; fix it first: %v", err)
 		return false
