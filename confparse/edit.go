@@ -404,6 +404,7 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 		return Edit{}, errors.New("edit: no configuration file was read")
 	}
 	var ed Edit
+	valueOnly := false // the edit changed the value on the winning line, nothing else
 	if e, ok := c.Lookup(name); ok {
 		f := c.File(e.SourceFile)
 		if f == nil {
@@ -413,6 +414,7 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 			ed, err = f.Set(name, value)
 		} else if err = f.editable(name); err == nil {
 			ed = f.setLine(e.SourceLine-1, name, value)
+			valueOnly = c.setValue(f, ed.Line, e.Name)
 		}
 	} else {
 		ed, err = c.files[0].Set(name, value)
@@ -420,13 +422,40 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 	if err != nil {
 		return Edit{}, err
 	}
-	c.eval(nil)
+	if !valueOnly {
+		c.eval(nil)
+	}
 	got, ok := c.Lookup(name)
 	if c.err != nil || !ok || got.Setting != want || got.SourceFile != ed.Path || got.SourceLine != ed.Line {
 		return ed, fmt.Errorf("edit %s in %s: after the edit the configuration does not give %q at line %d (got %q at %s:%d, errors: %v)",
 			name, ed.Path, want, ed.Line, got.Setting, got.SourceFile, got.SourceLine, c.err)
 	}
 	return ed, nil
+}
+
+// setValue brings the entries read from line of f up to date after an edit
+// of that line's value, and reports whether that was all there was to do:
+// the line is still a valid record of name (byte for byte, so the
+// entries' names and which of them apply stay as they were) and not an
+// include directive, and f has no syntax error. Evaluating the
+// configuration again would then give the same entries with the new value
+// in those read from the line (once, or more than once for a file included
+// twice). Otherwise it changes nothing and the caller evaluates.
+func (c *Config) setValue(f *File, line int, name string) bool {
+	i := line - 1
+	if f.err != nil || i < 0 || i >= len(f.lines) || f.lines[i].kind != lineRecord ||
+		string(f.lineName(i)) != name || directiveOf(name) != DirectiveNone {
+		return false
+	}
+	l := &f.lines[i]
+	value := tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
+	found := false
+	for j := range c.entries {
+		if e := &c.entries[j]; e.Error == "" && e.SourceLine == line && e.SourceFile == f.path {
+			e.Setting, found = value, true
+		}
+	}
+	return found
 }
 
 // SetWinning is EditWinning returning where the setting now is: the edited
