@@ -41,20 +41,23 @@ func (pc *ParseCache) parse(path string, src []byte) *File {
 		return nil
 	}
 	t.sharedLines = true // from now on
+	t.shared.Store(true)
 	pc.mu.Lock()
 	pc.files[h] = append(pc.files[h], t)
 	pc.mu.Unlock()
 	return t.clone(path)
 }
 
-// clone returns a copy of f named path. It shares f's bytes, which no edit
-// changes in place (each makes new ones), and its line records until an
-// edit of either changes them (see ownLines).
+// clone returns a copy of f named path. It shares f's bytes, which edits
+// of either then leave as they are (see File.shared), and its line
+// records until an edit of either changes them (see ownLines).
 func (f *File) clone(path string) *File {
 	if !f.sharedLines {
 		f.sharedLines = true
 	}
+	f.shared.Store(true)
 	c := &File{path: path, src: f.src, lines: f.lines, sharedLines: true}
+	c.shared.Store(true)
 	if f.err != nil {
 		e := *f.err
 		e.File = path

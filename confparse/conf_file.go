@@ -6,6 +6,7 @@ import (
 	"math"
 	"path"
 	"strings"
+	"sync/atomic"
 )
 
 // AutoConfName is the file ALTER SYSTEM writes in the data directory, read
@@ -25,6 +26,10 @@ type File struct {
 	err   *SyntaxError
 	// sharedLines: lines is shared with a copy (see File.clone).
 	sharedLines bool
+	// shared: src may be seen outside f (Bytes gave it out, or a copy of
+	// f holds it), so an edit must write its result elsewhere. An edit of
+	// bytes no one has seen writes over them.
+	shared atomic.Bool
 }
 
 // lineKind classifies a physical line.
@@ -172,8 +177,12 @@ func (f *File) syntaxError(l *confLine, num int, k confTok, tok []byte) {
 // Path is the file's path as given to ParseConf (or as Load resolved it).
 func (f *File) Path() string { return f.path }
 
-// Bytes returns the file's contents. The caller must not modify them.
-func (f *File) Bytes() []byte { return f.src }
+// Bytes returns the file's contents. The caller must not modify them;
+// later edits leave them as they are.
+func (f *File) Bytes() []byte {
+	f.shared.Store(true)
+	return f.src
+}
 
 // NumLines returns the number of physical lines (a last line without a
 // final newline counts; an empty file has none).

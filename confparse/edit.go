@@ -233,9 +233,14 @@ func (f *File) eol() string {
 // appendLine adds "name = value" as the last line.
 func (f *File) appendLine(name, value string) Edit {
 	eol := f.eol()
-	src := make([]byte, 0, len(f.src)+len(name)+len(value)+8)
-	src = append(src, f.src...)
 	whole := len(f.lines) == 0 || f.lines[len(f.lines)-1].nl
+	n := len(f.src) + len(name) + len(value) + 3 + 2*len(eol)
+	var src []byte
+	if f.ownsBytes(n) {
+		src = f.src
+	} else {
+		src = append(make([]byte, 0, n+n/8), f.src...)
+	}
 	if !whole {
 		src = append(src, eol...)
 	}
@@ -248,7 +253,8 @@ func (f *File) appendLine(name, value string) Edit {
 		end++ // the '\r' is part of the line, as parse splits it
 	}
 	src = append(src, eol...)
-	if !whole || !f.reparseLine(src, len(f.lines), confLine{start: int32(start), end: int32(end), nl: true}) {
+	f.setBytes(src)
+	if !whole || !f.reparseLine(len(f.lines), confLine{start: int32(start), end: int32(end), nl: true}) {
 		// The last line changes too: parse it all.
 		f.parse(src)
 	}
@@ -256,33 +262,54 @@ func (f *File) appendLine(name, value string) Edit {
 }
 
 // replaceLine replaces the text of line i (0-based), keeping its ending.
+// text must not share memory with f's bytes.
 func (f *File) replaceLine(i int, text []byte) {
 	l := f.lines[i]
-	src := make([]byte, 0, len(f.src)-int(l.end-l.start)+len(text))
-	src = append(src, f.src[:l.start]...)
-	src = append(src, text...)
-	src = append(src, f.src[l.end:]...)
-	if bytes.IndexByte(text, '\n') >= 0 || !f.reparseLine(src, i, confLine{start: l.start, end: l.start + int32(len(text)), nl: l.nl}) {
+	n := len(f.src) - int(l.end-l.start) + len(text)
+	var src []byte
+	if f.ownsBytes(n) {
+		// In place: the rest of the file moves, then the line is written.
+		src = f.src[:n]
+		copy(src[int(l.start)+len(text):], f.src[l.end:])
+		copy(src[l.start:], text)
+	} else {
+		src = make([]byte, 0, n+n/8) // room for the edits to come
+		src = append(src, f.src[:l.start]...)
+		src = append(src, text...)
+		src = append(src, f.src[l.end:]...)
+	}
+	f.setBytes(src)
+	if bytes.IndexByte(text, '\n') >= 0 || !f.reparseLine(i, confLine{start: l.start, end: l.start + int32(len(text)), nl: l.nl}) {
 		f.parse(src)
 	}
 }
 
-// reparseLine makes src, which differs from f's bytes only in line i (or
-// adds it as the last line, when i is the number of lines), the file's
-// bytes, and parses that line alone: the others parse as they did, each
-// line's syntax being its own, and only move by the change in length. It
-// reports false, changing nothing, when the file must be parsed whole
-// instead: it has a syntax error, or the new line would be one (which
-// decides which error is the first).
-func (f *File) reparseLine(src []byte, i int, l confLine) bool {
+// ownsBytes reports whether an edit may write f's new contents, n bytes,
+// over its current ones: no one else can see them (see File.shared), and
+// they have the room.
+func (f *File) ownsBytes(n int) bool {
+	return !f.shared.Load() && cap(f.src) >= n
+}
+
+// setBytes makes src, which no one else has seen, f's contents.
+func (f *File) setBytes(src []byte) {
+	f.src = src
+	f.shared.Store(false)
+}
+
+// reparseLine parses line i alone after an edit that changed only that
+// line of f's bytes (or added it as the last line, when i is the number of
+// lines): the others parse as they did, each line's syntax being its own,
+// and only move by the change in length. It reports false when the file
+// must be parsed whole instead: it has a syntax error, or the new line
+// would be one (which decides which error is the first).
+func (f *File) reparseLine(i int, l confLine) bool {
 	if f.err != nil {
 		return false
 	}
-	old := f.src
-	f.src = src
 	f.parseLine(&l, i+1)
 	if l.kind == lineInvalid {
-		f.src, f.err = old, nil
+		f.err = nil
 		return false
 	}
 	f.ownLines()
@@ -338,6 +365,7 @@ func (f *File) Remove(name string) (Edit, error) {
 		return ed, nil
 	}
 	keep = append(keep, f.src[prev:]...)
+	f.setBytes(keep)
 	f.parse(keep)
 	ed.Action = EditRemove
 	return ed, nil
@@ -381,6 +409,7 @@ func (f *File) alterSystem(name string, value *string) (Edit, error) {
 		return ed, nil
 	}
 	ed.Action = EditRewrite
+	f.setBytes(b.Bytes())
 	f.parse(b.Bytes())
 	return ed, nil
 }

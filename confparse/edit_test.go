@@ -207,6 +207,31 @@ func TestConfEditGolden(t *testing.T) {
 			}
 			confGolden(t, filepath.Join(dir, "want"), f.Bytes())
 			confGolden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
+
+			// The same edits one after the other, the bytes not looked at
+			// in between (so that each edit may write over the last one's):
+			// the same file, and bytes given out before stay as they were.
+			g, _ := ParseConf(path, src)
+			given := g.Bytes()
+			for _, cmd := range strings.Split(strings.TrimSpace(string(script)), "\n") {
+				verb, rest, _ := strings.Cut(cmd, " ")
+				name, token, _ := strings.Cut(rest, " ")
+				if verb == "set" {
+					_, _ = g.Set(name, token)
+				} else {
+					_, _ = g.Remove(name)
+				}
+				re, _ := ParseConf(path, g.src)
+				if err := confSameParse(g, re); err != nil {
+					t.Errorf("%s, bytes not looked at: %v", cmd, err)
+				}
+			}
+			if !bytes.Equal(g.Bytes(), f.Bytes()) {
+				t.Errorf("edits without looking at the bytes in between give\n%s", g.Bytes())
+			}
+			if !bytes.Equal(given, src) {
+				t.Errorf("bytes given out before the edits changed to\n%s", given)
+			}
 		})
 	}
 }
