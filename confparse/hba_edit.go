@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -326,12 +327,20 @@ func (f *HBAFile) Insert(line int, text string) error {
 	if !f.boundaries()[pos] {
 		return fmt.Errorf("insert into %s: line %d is inside a continued line", f.path, line)
 	}
-	old := append([]hbaPhys(nil), f.lines...)
 	crlf := f.crlf()
 	nl := hbaPhys{text: text, eol: "\n"}
 	if crlf {
 		nl.text += "\r"
 	}
+	if pos < len(f.lines) || pos == 0 || f.lines[pos-1].eol != "" {
+		// Most often, only the new line needs parsing.
+		f.lines = slices.Insert(f.lines, pos, nl)
+		if f.insertParsed(pos) {
+			return nil
+		}
+		f.lines = slices.Delete(f.lines, pos, pos+1)
+	}
+	old := append([]hbaPhys(nil), f.lines...)
 	lines := make([]hbaPhys, 0, len(f.lines)+1)
 	lines = append(lines, f.lines[:pos]...)
 	lines = append(lines, nl)
@@ -346,27 +355,25 @@ func (f *HBAFile) Insert(line int, text string) error {
 		}
 		lines[pos-1] = prev
 		lines[pos] = hbaPhys{text: text}
-	} else if f.insertParsed(lines, pos) {
-		return nil
 	}
 	return f.replaceLines(old, lines, fmt.Sprintf("insert into %s at line %d", f.path, line))
 }
 
-// insertParsed makes lines, f's lines with a new one at index pos (a
-// logical line's start, so that no line around it reads differently), the
-// file's lines, parsing the new line alone: the others tokenize and parse
-// as they did, only one line further down when they come after it. It
-// reports false, changing nothing, when the file must be parsed whole
-// instead: it has problems or warnings already (their order in the log
-// would need the whole file), or the new line is anything but a rule
-// PostgreSQL loads without a word (a comment, a directive, a line with a
-// problem or a warning, or one that reads as more than one line).
-func (f *HBAFile) insertParsed(lines []hbaPhys, pos int) bool {
+// insertParsed parses line pos of f, just inserted at a logical line's
+// start (so that no line around it reads differently), alone: the other
+// lines tokenize and parse as they did, only one line further down when
+// they come after it. It reports false, changing nothing but the regular
+// expressions compiled, when the file must be parsed whole instead: it has
+// problems or warnings already (their order in the log would need the
+// whole file), or the new line is anything but a rule PostgreSQL loads
+// without a word (a comment, a directive, a line with a problem or a
+// warning, or one that reads as more than one line).
+func (f *HBAFile) insertParsed(pos int) bool {
 	if len(f.log) > 0 || len(f.errs) > 0 {
 		return false
 	}
 	t := &hbaTokenizer{version: f.opts.Version, reader: f.opts.Reader}
-	toks := t.tokenizeFile(f.path, lines[pos:pos+1], 0, true, nil)
+	toks := t.tokenizeFile(f.path, f.lines[pos:pos+1], 0, true, nil)
 	if len(toks) != 1 {
 		return false
 	}
@@ -374,19 +381,19 @@ func (f *HBAFile) insertParsed(lines []hbaPhys, pos int) bool {
 	if tl.err != "" || len(tl.warnings) > 0 || tl.include != "" || tl.first != 0 || tl.last != 0 {
 		return false
 	}
-	// Its number is that of the logical line that started at pos, or
-	// follows the last one.
-	lineNo := 1
-	for _, ll := range hbaLogicalLines(lines, f.opts.Version) {
+	lineNo := 0
+	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
 		if ll.first == pos {
 			lineNo = ll.lineNo
 			break
 		}
 	}
+	if lineNo == 0 {
+		return false
+	}
 	tl.lineNo, tl.first, tl.last, tl.topFirst, tl.topLast = lineNo, pos, pos, pos, pos
 	rec := hbaRecord{tok: tl}
-	regexps := f.regexps
-	p := &hbaLineParser{tl: &rec.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &regexps}
+	p := &hbaLineParser{tl: &rec.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &f.regexps}
 	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.hasViewErr {
 		return false
 	}
@@ -397,20 +404,17 @@ func (f *HBAFile) insertParsed(lines []hbaPhys, pos int) bool {
 			break
 		}
 	}
-	recs := make([]hbaRecord, 0, len(f.recs)+1)
-	recs = append(recs, f.recs[:at]...)
-	recs = append(recs, rec)
-	for _, r := range f.recs[at:] {
-		r.tok.topFirst++
-		r.tok.topLast++
-		if r.tok.top {
-			r.tok.first++
-			r.tok.last++
-			r.tok.lineNo++
+	for i := at; i < len(f.recs); i++ {
+		r := &f.recs[i].tok
+		r.topFirst++
+		r.topLast++
+		if r.top {
+			r.first++
+			r.last++
+			r.lineNo++
 		}
-		recs = append(recs, r)
 	}
-	f.lines, f.recs, f.regexps = lines, recs, regexps
+	f.recs = slices.Insert(f.recs, at, rec)
 	return true
 }
 
