@@ -280,7 +280,13 @@ func (f *HBAFile) Line(n int) string {
 // with include directives (16+) the rules of included files are in place.
 // Lines PostgreSQL refuses are left out (see Err).
 func (f *HBAFile) Rules() []HBARule {
-	var out []HBARule
+	n := 0
+	for i := range f.recs {
+		if f.recs[i].parsed != nil {
+			n++
+		}
+	}
+	out := make([]HBARule, 0, n)
 	for i := range f.recs {
 		if r := f.recs[i].rule(); r != nil {
 			out = append(out, *r)

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -311,6 +312,13 @@ func (ld *confLoader) parseFp(f *File, depth int) bool {
 		ld.listed[f] = true
 		ld.files = append(ld.files, f)
 	}
+	records := 0
+	for i := range f.lines {
+		if f.lines[i].kind == lineRecord {
+			records++
+		}
+	}
+	ld.entries = slices.Grow(ld.entries, records)
 	ok := true
 	for i := range f.lines {
 		switch f.lines[i].kind {
