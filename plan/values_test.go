@@ -229,3 +229,14 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+// TestContainsPassword: the same answer as lowercasing the line first.
+func TestContainsPassword(t *testing.T) {
+	for _, s := range []string{"", "password", "PASSWORD", "x PassWord=1", "passwor", "pass word", "ppassword",
+		"paſsword", "pässword", "PASSWORDx", "xx\xffpassword", "p\x00assword", "Pas\u0130sword", "\u212Apassword"} {
+		want := strings.Contains(strings.ToLower(s), "password")
+		if got := containsPassword(s); got != want {
+			t.Errorf("containsPassword(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
