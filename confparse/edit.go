@@ -137,6 +137,11 @@ func (f *File) commentedRecord(i int, name string) (hash int, rec confLine, ok b
 	if h >= len(text) || text[h] != '#' || h+1 >= len(text) || confClass[text[h+1]]&clLetter == 0 {
 		return 0, confLine{}, false
 	}
+	// The name token starts right after the '#': most comments are not
+	// about name, and need no parsing to tell.
+	if !namePrefix(text[h+1:], name) {
+		return 0, confLine{}, false
+	}
 	sub := &File{src: text[h+1:]}
 	rec = confLine{start: 0, end: int32(len(sub.src))}
 	sub.parseLine(&rec, 1)
@@ -144,6 +149,27 @@ func (f *File) commentedRecord(i int, name string) (hash int, rec confLine, ok b
 		return 0, confLine{}, false
 	}
 	return h, rec, true
+}
+
+// namePrefix reports whether b starts with name, ignoring ASCII case as
+// nameEqual does.
+func namePrefix(b []byte, name string) bool {
+	if len(b) < len(name) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		cb, cn := b[i], name[i]
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if 'A' <= cn && cn <= 'Z' {
+			cn += 'a' - 'A'
+		}
+		if cb != cn {
+			return false
+		}
+	}
+	return true
 }
 
 // uncomment turns the commented record on line i into the setting.
@@ -239,7 +265,7 @@ func (f *File) appendLine(name, value string) Edit {
 	if f.ownsBytes(n) {
 		src = f.src
 	} else {
-		src = append(make([]byte, 0, n+n/8), f.src...)
+		src = append(make([]byte, 0, n+editRoom), f.src...)
 	}
 	if !whole {
 		src = append(src, eol...)
@@ -273,7 +299,7 @@ func (f *File) replaceLine(i int, text []byte) {
 		copy(src[int(l.start)+len(text):], f.src[l.end:])
 		copy(src[l.start:], text)
 	} else {
-		src = make([]byte, 0, n+n/8) // room for the edits to come
+		src = make([]byte, 0, n+editRoom)
 		src = append(src, f.src[:l.start]...)
 		src = append(src, text...)
 		src = append(src, f.src[l.end:]...)
@@ -283,6 +309,10 @@ func (f *File) replaceLine(i int, text []byte) {
 		f.parse(src)
 	}
 }
+
+// editRoom is the room left after a file's new bytes for the edits to come
+// to write over them: a value or two longer, a line added.
+const editRoom = 256
 
 // ownsBytes reports whether an edit may write f's new contents, n bytes,
 // over its current ones: no one else can see them (see File.shared), and
