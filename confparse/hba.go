@@ -148,6 +148,27 @@ type HBAFile struct {
 	warns   []*HBAError
 	log     []*HBAError               // errors and warnings in the order the server logs them
 	regexps map[string]*regexp.Regexp // compiled "/regex" names; nil when Go cannot compile one
+
+	// logical holds the logical lines of lines, and logicalNext the number
+	// of a line after them, while logicalOK; see logicalLines.
+	logical     []hbaLogical
+	logicalNext int
+	logicalOK   bool
+}
+
+// logicalLines returns the file's logical lines, and the number a line
+// after them would get. Whatever changes f.lines calls setLines.
+func (f *HBAFile) logicalLines() ([]hbaLogical, int) {
+	if !f.logicalOK {
+		f.logical, f.logicalNext = hbaLogicalLinesNext(f.lines, f.opts.Version)
+		f.logicalOK = true
+	}
+	return f.logical, f.logicalNext
+}
+
+// setLines makes lines the file's physical lines.
+func (f *HBAFile) setLines(lines []hbaPhys) {
+	f.lines, f.logical, f.logicalOK = lines, nil, false
 }
 
 // hbaRecord is one tokenized line and what PostgreSQL makes of it.

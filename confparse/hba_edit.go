@@ -294,7 +294,8 @@ func (f *HBAFile) crlf() bool {
 // (a continued line taken whole) starts there; index len(lines) is the end.
 func (f *HBAFile) boundaries() []bool {
 	b := make([]bool, len(f.lines)+1)
-	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
+	lls, _ := f.logicalLines()
+	for _, ll := range lls {
 		b[ll.first] = true
 	}
 	b[len(f.lines)] = true
@@ -333,12 +334,22 @@ func (f *HBAFile) Insert(line int, text string) error {
 		nl.text += "\r"
 	}
 	if pos < len(f.lines) || pos == 0 || f.lines[pos-1].eol != "" {
-		// Most often, only the new line needs parsing.
-		f.lines = slices.Insert(f.lines, pos, nl)
-		if f.insertParsed(pos) {
+		// Most often, only the new line needs parsing. Its number is
+		// that of the logical line that starts where it goes, or follows
+		// the last one.
+		lls, lineNo := f.logicalLines()
+		for _, ll := range lls {
+			if ll.first == pos {
+				lineNo = ll.lineNo
+				break
+			}
+		}
+		lines := f.lines
+		f.setLines(slices.Insert(lines, pos, nl))
+		if f.insertParsed(pos, lineNo) {
 			return nil
 		}
-		f.lines = slices.Delete(f.lines, pos, pos+1)
+		f.setLines(slices.Delete(f.lines, pos, pos+1))
 	}
 	old := append([]hbaPhys(nil), f.lines...)
 	lines := make([]hbaPhys, 0, len(f.lines)+1)
@@ -360,7 +371,8 @@ func (f *HBAFile) Insert(line int, text string) error {
 }
 
 // insertParsed parses line pos of f, just inserted at a logical line's
-// start (so that no line around it reads differently), alone: the other
+// start (so that no line around it reads differently) with number lineNo,
+// alone: the other
 // lines tokenize and parse as they did, only one line further down when
 // they come after it. It reports false, changing nothing but the regular
 // expressions compiled, when the file must be parsed whole instead: it has
@@ -368,7 +380,7 @@ func (f *HBAFile) Insert(line int, text string) error {
 // whole file), or the new line is anything but a rule PostgreSQL loads
 // without a word (a comment, a directive, a line with a problem or a
 // warning, or one that reads as more than one line).
-func (f *HBAFile) insertParsed(pos int) bool {
+func (f *HBAFile) insertParsed(pos, lineNo int) bool {
 	if len(f.log) > 0 || len(f.errs) > 0 {
 		return false
 	}
@@ -379,16 +391,6 @@ func (f *HBAFile) insertParsed(pos int) bool {
 	}
 	tl := toks[0]
 	if tl.err != "" || len(tl.warnings) > 0 || tl.include != "" || tl.first != 0 || tl.last != 0 {
-		return false
-	}
-	lineNo := 0
-	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
-		if ll.first == pos {
-			lineNo = ll.lineNo
-			break
-		}
-	}
-	if lineNo == 0 {
 		return false
 	}
 	tl.lineNo, tl.first, tl.last, tl.topFirst, tl.topLast = lineNo, pos, pos, pos, pos
@@ -426,7 +428,7 @@ func (f *HBAFile) replaceLines(old, lines []hbaPhys, what string) error {
 	for _, e := range f.errs {
 		seen[e.File+"\x00"+e.Msg]++
 	}
-	f.lines = lines
+	f.setLines(lines)
 	f.parse()
 	for _, e := range f.errs {
 		k := e.File + "\x00" + e.Msg
@@ -434,7 +436,7 @@ func (f *HBAFile) replaceLines(old, lines []hbaPhys, what string) error {
 			seen[k]--
 			continue
 		}
-		f.lines = old
+		f.setLines(old)
 		f.parse()
 		return fmt.Errorf("%s: PostgreSQL would refuse the result: %w", what, e)
 	}
@@ -563,7 +565,8 @@ func (f *HBAFile) RemoveLine(line int) error {
 	}
 	pos := line - 1
 	last := -1
-	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
+	lls, _ := f.logicalLines()
+	for _, ll := range lls {
 		if ll.first == pos {
 			last = ll.last
 			break
