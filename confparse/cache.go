@@ -3,6 +3,7 @@ package confparse
 import (
 	"bytes"
 	"hash/maphash"
+	"slices"
 	"sync"
 )
 
@@ -42,6 +43,7 @@ func (pc *ParseCache) parse(path string, src []byte) *File {
 	}
 	t.sharedLines = true // from now on
 	t.shared.Store(true)
+	t.records() // now, while no copy reads them
 	pc.mu.Lock()
 	pc.files[h] = append(pc.files[h], t)
 	pc.mu.Unlock()
@@ -56,7 +58,8 @@ func (f *File) clone(path string) *File {
 		f.sharedLines = true
 	}
 	f.shared.Store(true)
-	c := &File{path: path, src: f.src, lines: f.lines, sharedLines: true}
+	recs, invalid := f.records()
+	c := &File{path: path, src: f.src, lines: f.lines, sharedLines: true, recs: recs, recsInvalid: invalid, recsOK: true}
 	c.shared.Store(true)
 	if f.err != nil {
 		e := *f.err
@@ -69,7 +72,7 @@ func (f *File) clone(path string) *File {
 // ownLines gives f line records of its own before they change in place.
 func (f *File) ownLines() {
 	if f.sharedLines {
-		f.lines = append(make([]confLine, 0, len(f.lines)+1), f.lines...)
+		f.lines = slices.Clone(f.lines) // not cleared first, as make would
 		f.sharedLines = false
 	}
 }

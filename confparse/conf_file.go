@@ -30,6 +30,55 @@ type File struct {
 	// f holds it), so an edit must write its result elsewhere. An edit of
 	// bytes no one has seen writes over them.
 	shared atomic.Bool
+	// recs are the records PostgreSQL reads, up to the first syntax error
+	// (recsInvalid), while recsOK; see records.
+	recs        []confRecord
+	recsInvalid bool
+	recsOK      bool
+}
+
+// confRecord is a record line as a Config's evaluation reads it.
+type confRecord struct {
+	line        int
+	name, value string
+	dir         Directive
+}
+
+// records returns the records of f in order as PostgreSQL reads them, up
+// to its first syntax error, and whether there is one. Every evaluation of
+// a Config reads them, so they are kept until f's lines change (see
+// changed); never changed in place, they may be shared with copies of f.
+func (f *File) records() ([]confRecord, bool) {
+	if f.recsOK {
+		return f.recs, f.recsInvalid
+	}
+	n := 0
+	for i := range f.lines {
+		if f.lines[i].kind == lineRecord {
+			n++
+		}
+	}
+	recs := make([]confRecord, 0, n)
+	invalid := false
+	for i := range f.lines {
+		l := &f.lines[i]
+		if l.kind == lineInvalid {
+			invalid = true
+			break
+		}
+		if l.kind != lineRecord {
+			continue
+		}
+		name := string(f.lineName(i))
+		recs = append(recs, confRecord{line: i + 1, name: name, value: tokenValue(l.valTok, f.src[l.valStart:l.valEnd]), dir: directiveOf(name)})
+	}
+	f.recs, f.recsInvalid, f.recsOK = recs, invalid, true
+	return recs, invalid
+}
+
+// changed forgets what was derived from f's lines.
+func (f *File) changed() {
+	f.recs, f.recsInvalid, f.recsOK = nil, false, false
 }
 
 // lineKind classifies a physical line.
@@ -100,6 +149,7 @@ func ParseConf(path string, src []byte) (*File, error) {
 
 // parse (re)builds the line records of f from src, which f then owns.
 func (f *File) parse(src []byte) {
+	f.changed()
 	f.src = src
 	f.err = nil
 	n := bytes.Count(src, []byte{'\n'})

@@ -342,6 +342,7 @@ func (f *File) reparseLine(i int, l confLine) bool {
 		f.err = nil
 		return false
 	}
+	f.changed()
 	f.ownLines()
 	if i == len(f.lines) {
 		f.lines = append(f.lines, l)

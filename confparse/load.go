@@ -312,37 +312,26 @@ func (ld *confLoader) parseFp(f *File, depth int) bool {
 		ld.listed[f] = true
 		ld.files = append(ld.files, f)
 	}
-	records := 0
-	for i := range f.lines {
-		if f.lines[i].kind == lineRecord {
-			records++
+	recs, invalid := f.records()
+	ld.entries = slices.Grow(ld.entries, len(recs))
+	ok := true
+	for _, r := range recs {
+		switch r.dir {
+		case DirectiveIncludeDir:
+			ok = ld.parseDir(r.value, f.path, r.line, depth+1) && ok
+		case DirectiveIncludeIfExists:
+			ok = ld.parseFile(r.value, false, f.path, r.line, depth+1) && ok
+		case DirectiveInclude:
+			ok = ld.parseFile(r.value, true, f.path, r.line, depth+1) && ok
+		default:
+			ld.entries = append(ld.entries, Entry{SourceFile: f.path, SourceLine: r.line, Name: r.name, Setting: r.value})
 		}
 	}
-	ld.entries = slices.Grow(ld.entries, records)
-	ok := true
-	for i := range f.lines {
-		switch f.lines[i].kind {
-		case lineBlank:
-			continue
-		case lineInvalid:
-			// pg_file_settings reads with a debug elevel, at which
-			// ParseConfigFp abandons a file at its first syntax error.
-			ld.fail(f.path, f.err.Line, f.err, "syntax error")
-			return false
-		}
-		l := &f.lines[i]
-		name := string(f.lineName(i))
-		value := tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
-		switch directiveOf(name) {
-		case DirectiveIncludeDir:
-			ok = ld.parseDir(value, f.path, i+1, depth+1) && ok
-		case DirectiveIncludeIfExists:
-			ok = ld.parseFile(value, false, f.path, i+1, depth+1) && ok
-		case DirectiveInclude:
-			ok = ld.parseFile(value, true, f.path, i+1, depth+1) && ok
-		default:
-			ld.entries = append(ld.entries, Entry{SourceFile: f.path, SourceLine: i + 1, Name: name, Setting: value})
-		}
+	if invalid {
+		// pg_file_settings reads with a debug elevel, at which
+		// ParseConfigFp abandons a file at its first syntax error.
+		ld.fail(f.path, f.err.Line, f.err, "syntax error")
+		return false
 	}
 	return ok
 }
