@@ -309,19 +309,28 @@ func (f *HBAFile) Rules() []HBARule {
 	}
 	out := make([]HBARule, 0, n)
 	for i := range f.recs {
-		if r := f.recs[i].rule(); r != nil {
-			out = append(out, *r)
+		if r, ok := f.recs[i].ruleValue(); ok {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
 func (r *hbaRecord) rule() *HBARule {
-	p := r.parsed
-	if p == nil {
+	out, ok := r.ruleValue()
+	if !ok {
 		return nil
 	}
-	out := &HBARule{
+	return &out
+}
+
+// ruleValue is rule without a pointer to keep.
+func (r *hbaRecord) ruleValue() (HBARule, bool) {
+	p := r.parsed
+	if p == nil {
+		return HBARule{}, false
+	}
+	return HBARule{
 		File:      r.tok.file,
 		Line:      r.tok.lineNo,
 		Type:      p.conntype,
@@ -332,6 +341,5 @@ func (r *hbaRecord) rule() *HBARule {
 		Options:   append([]HBAOption(nil), p.options...),
 		Comment:   r.tok.comment,
 		Warning:   strings.Join(p.warnings, "; "),
-	}
-	return out
+	}, true
 }

@@ -344,9 +344,26 @@ func (f *HBAFile) Insert(line int, text string) error {
 				break
 			}
 		}
-		lines := f.lines
-		f.setLines(slices.Insert(lines, pos, nl))
+		at := len(lls)
+		for k, ll := range lls {
+			if ll.first >= pos {
+				at = k
+				break
+			}
+		}
+		next := f.logicalNext
+		f.setLines(slices.Insert(f.lines, pos, nl))
 		if f.insertParsed(pos, lineNo) {
+			// The logical lines too: the new one, and those after it one
+			// line down.
+			for k := at; k < len(lls); k++ {
+				lls[k].first++
+				lls[k].last++
+				lls[k].lineNo++
+			}
+			content := strings.TrimRight(nl.text, "\r")
+			f.logical = slices.Insert(lls, at, hbaLogical{content: content, lineNo: lineNo, first: pos, last: pos})
+			f.logicalNext, f.logicalOK = next+1, true
 			return nil
 		}
 		f.setLines(slices.Delete(f.lines, pos, pos+1))
@@ -501,7 +518,8 @@ func (f *HBAFile) InsertRule(index int, r HBARule, comment string) error {
 		if !rec.tok.top || rec.tok.first != pos || rec.parsed == nil {
 			continue
 		}
-		got, want := hbaRuleKey(*rec.rule()), hbaRuleKey(r)
+		read, _ := rec.ruleValue()
+		got, want := hbaRuleKey(read), hbaRuleKey(r)
 		if got == want {
 			return nil
 		}

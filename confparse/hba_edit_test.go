@@ -311,6 +311,12 @@ func hbaSameParse(f *HBAFile) error {
 	if !reflect.DeepEqual(f.errs, g.errs) || !reflect.DeepEqual(f.warns, g.warns) || !reflect.DeepEqual(f.log, g.log) {
 		return fmt.Errorf("problems %v, warnings %v; a fresh parse gives %v, %v", f.errs, f.warns, g.errs, g.warns)
 	}
+	if f.logicalOK {
+		lls, next := hbaLogicalLinesNext(f.lines, f.opts.Version)
+		if !reflect.DeepEqual(f.logical, lls) || f.logicalNext != next {
+			return fmt.Errorf("logical lines kept\n%+v (next %d)\nthe lines give\n%+v (next %d)", f.logical, f.logicalNext, lls, next)
+		}
+	}
 	if len(f.regexps) != len(g.regexps) {
 		return fmt.Errorf("%d regular expressions, a fresh parse gives %d", len(f.regexps), len(g.regexps))
 	}
