@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -79,6 +80,25 @@ func (f *File) records() ([]confRecord, bool) {
 // changed forgets what was derived from f's lines.
 func (f *File) changed() {
 	f.recs, f.recsInvalid, f.recsOK = nil, false, false
+}
+
+// lineChanged brings the records up to date for line i, now l (a valid
+// line, for the file has no syntax error): when it was and stays a record
+// of the same name, only its value changes, in a copy of the records (they
+// may be shared); else they are found again when next needed.
+func (f *File) lineChanged(i int, l confLine) {
+	if !f.recsOK || f.recsInvalid || i >= len(f.lines) || f.lines[i].kind != lineRecord || l.kind != lineRecord {
+		f.changed()
+		return
+	}
+	k, found := slices.BinarySearchFunc(f.recs, i+1, func(r confRecord, line int) int { return r.line - line })
+	if !found || string(f.src[l.nameStart:l.nameEnd]) != f.recs[k].name {
+		f.changed()
+		return
+	}
+	recs := slices.Clone(f.recs)
+	recs[k].value = tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
+	f.recs = recs
 }
 
 // lineKind classifies a physical line.

@@ -68,6 +68,7 @@ func FuzzConfEdit(f *testing.F) {
 		if err != nil {
 			return
 		}
+		cf.records() // kept, and brought up to date by the edit
 		var ed Edit
 		if remove {
 			ed, err = cf.Remove(name)

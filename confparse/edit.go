@@ -342,7 +342,7 @@ func (f *File) reparseLine(i int, l confLine) bool {
 		f.err = nil
 		return false
 	}
-	f.changed()
+	f.lineChanged(i, l)
 	f.ownLines()
 	if i == len(f.lines) {
 		f.lines = append(f.lines, l)

@@ -118,6 +118,12 @@ func confSameParse(f, re *File) error {
 			return fmt.Errorf("after the edit line %d is %+v, a fresh parse gives %+v", i+1, f.lines[i], re.lines[i])
 		}
 	}
+	if f.recsOK {
+		recs, invalid := re.records()
+		if !reflect.DeepEqual(f.recs, recs) || f.recsInvalid != invalid {
+			return fmt.Errorf("after the edit the records kept are\n%+v\na fresh parse gives\n%+v", f.recs, recs)
+		}
+	}
 	return nil
 }
 
@@ -212,6 +218,7 @@ func TestConfEditGolden(t *testing.T) {
 			// in between (so that each edit may write over the last one's):
 			// the same file, and bytes given out before stay as they were.
 			g, _ := ParseConf(path, src)
+			g.records() // kept, and brought up to date by each edit
 			given := g.Bytes()
 			for _, cmd := range strings.Split(strings.TrimSpace(string(script)), "\n") {
 				verb, rest, _ := strings.Cut(cmd, " ")
