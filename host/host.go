@@ -10,9 +10,10 @@
 //
 // File operations act as the transport's OS user (the owner of PostgreSQL's
 // files, normally "postgres"): when that is not the user pgrepl runs as (or
-// logs in as), they run small commands (cat, stat, mktemp, mv, …) through
-// runuser or sudo, so permissions are checked exactly as PostgreSQL's own
-// account sees them, locally and remotely alike.
+// logs in as), they run small commands (cat, stat, mktemp, mv, …) as that
+// user (through sudo or runuser, or, locally as root, with its IDs set
+// directly), so permissions are checked exactly as PostgreSQL's own account
+// sees them, locally and remotely alike.
 //
 // What a host needs: a POSIX login shell (sh, bash, dash, ksh, zsh) whose rc
 // files print nothing to stdout (as scp and rsync require), GNU coreutils and

@@ -28,7 +28,8 @@ type LocalConfig struct {
 }
 
 // Local is the Transport for this machine. Commands for another user go
-// through runuser when pgrepl runs as root and through "sudo -n" otherwise
+// through runuser when pgrepl runs as root (a light one starts with the
+// user's IDs set directly: see Cmd.Light) and through "sudo -n" otherwise
 // (never prompting: a password-protected sudo fails at once).
 type Local struct {
 	self    string // user pgrepl runs as
