@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/spec"
@@ -336,27 +337,38 @@ func (cp *clusterPlanner) plan() {
 // allStandbyChanges plans the standbys, in parallel: each is independent of
 // the others and reads only what is settled by now (the spec, the primary as
 // the plan leaves it, the primary's final values). The result is assembled
-// in spec order, so it is the same as one after the other.
+// in spec order, so it is the same as one after the other. A few workers,
+// this goroutine one of them, take the standbys in turn: a goroutine per
+// standby would grow a new stack for each.
 func (cp *clusterPlanner) allStandbyChanges() []Change {
 	changes := make([][]Change, len(cp.standbys))
 	problems := make([][]Problem, len(cp.standbys))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, sb := range cp.standbys {
-		if sb == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(cp.standbys) {
+				return
+			}
+			sb := cp.standbys[i]
+			if sb == nil {
+				continue
+			}
 			sub := *cp
 			sub.problems, sub.changes = nil, nil
 			changes[i] = sub.standbyChanges(sb)
 			problems[i] = sub.problems
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cp.standbys)) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 	var out []Change
 	for i := range cp.standbys {
