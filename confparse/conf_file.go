@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // AutoConfName is the file ALTER SYSTEM writes in the data directory, read
@@ -23,6 +25,80 @@ type File struct {
 	src   []byte
 	lines []confLine
 	err   *SyntaxError
+	// sharedLines: lines is shared with a copy (see File.clone).
+	sharedLines bool
+	// shared: src may be seen outside f (Bytes gave it out, or a copy of
+	// f holds it), so an edit must write its result elsewhere. An edit of
+	// bytes no one has seen writes over them.
+	shared atomic.Bool
+	// recs are the records PostgreSQL reads, up to the first syntax error
+	// (recsInvalid), while recsOK; see records.
+	recs        []confRecord
+	recsInvalid bool
+	recsOK      bool
+}
+
+// confRecord is a record line as a Config's evaluation reads it.
+type confRecord struct {
+	line        int
+	name, value string
+	dir         Directive
+}
+
+// records returns the records of f in order as PostgreSQL reads them, up
+// to its first syntax error, and whether there is one. Every evaluation of
+// a Config reads them, so they are kept until f's lines change (see
+// changed); never changed in place, they may be shared with copies of f.
+func (f *File) records() ([]confRecord, bool) {
+	if f.recsOK {
+		return f.recs, f.recsInvalid
+	}
+	n := 0
+	for i := range f.lines {
+		if f.lines[i].kind == lineRecord {
+			n++
+		}
+	}
+	recs := make([]confRecord, 0, n)
+	invalid := false
+	for i := range f.lines {
+		l := &f.lines[i]
+		if l.kind == lineInvalid {
+			invalid = true
+			break
+		}
+		if l.kind != lineRecord {
+			continue
+		}
+		name := string(f.lineName(i))
+		recs = append(recs, confRecord{line: i + 1, name: name, value: tokenValue(l.valTok, f.src[l.valStart:l.valEnd]), dir: directiveOf(name)})
+	}
+	f.recs, f.recsInvalid, f.recsOK = recs, invalid, true
+	return recs, invalid
+}
+
+// changed forgets what was derived from f's lines.
+func (f *File) changed() {
+	f.recs, f.recsInvalid, f.recsOK = nil, false, false
+}
+
+// lineChanged brings the records up to date for line i, now l (a valid
+// line, for the file has no syntax error): when it was and stays a record
+// of the same name, only its value changes, in a copy of the records (they
+// may be shared); else they are found again when next needed.
+func (f *File) lineChanged(i int, l confLine) {
+	if !f.recsOK || f.recsInvalid || i >= len(f.lines) || f.lines[i].kind != lineRecord || l.kind != lineRecord {
+		f.changed()
+		return
+	}
+	k, found := slices.BinarySearchFunc(f.recs, i+1, func(r confRecord, line int) int { return r.line - line })
+	if !found || string(f.src[l.nameStart:l.nameEnd]) != f.recs[k].name {
+		f.changed()
+		return
+	}
+	recs := slices.Clone(f.recs)
+	recs[k].value = tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
+	f.recs = recs
 }
 
 // lineKind classifies a physical line.
@@ -93,16 +169,17 @@ func ParseConf(path string, src []byte) (*File, error) {
 
 // parse (re)builds the line records of f from src, which f then owns.
 func (f *File) parse(src []byte) {
+	f.changed()
 	f.src = src
 	f.err = nil
 	n := bytes.Count(src, []byte{'\n'})
 	if len(src) > 0 && src[len(src)-1] != '\n' {
 		n++
 	}
-	if cap(f.lines) >= n {
+	if cap(f.lines) >= n && !f.sharedLines {
 		f.lines = f.lines[:0]
 	} else {
-		f.lines = make([]confLine, 0, n)
+		f.lines, f.sharedLines = make([]confLine, 0, n), false
 	}
 	for start := 0; start < len(src); {
 		end, next, nl := len(src), len(src), false
@@ -170,8 +247,12 @@ func (f *File) syntaxError(l *confLine, num int, k confTok, tok []byte) {
 // Path is the file's path as given to ParseConf (or as Load resolved it).
 func (f *File) Path() string { return f.path }
 
-// Bytes returns the file's contents. The caller must not modify them.
-func (f *File) Bytes() []byte { return f.src }
+// Bytes returns the file's contents. The caller must not modify them;
+// later edits leave them as they are.
+func (f *File) Bytes() []byte {
+	f.shared.Store(true)
+	return f.src
+}
 
 // NumLines returns the number of physical lines (a last line without a
 // final newline counts; an empty file has none).

@@ -68,6 +68,7 @@ func FuzzConfEdit(f *testing.F) {
 		if err != nil {
 			return
 		}
+		cf.records() // kept, and brought up to date by the edit
 		var ed Edit
 		if remove {
 			ed, err = cf.Remove(name)
@@ -86,6 +87,9 @@ func FuzzConfEdit(f *testing.F) {
 		re, err := ParseConf(path, cf.Bytes())
 		if err != nil {
 			t.Fatalf("%+v: the result %q does not parse: %v", ed, cf.Bytes(), err)
+		}
+		if err := confSameParse(cf, re); err != nil {
+			t.Fatalf("%+v on %q: %v", ed, src, err)
 		}
 		got, ok := confLastValue(re, name)
 		if remove {

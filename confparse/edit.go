@@ -137,6 +137,11 @@ func (f *File) commentedRecord(i int, name string) (hash int, rec confLine, ok b
 	if h >= len(text) || text[h] != '#' || h+1 >= len(text) || confClass[text[h+1]]&clLetter == 0 {
 		return 0, confLine{}, false
 	}
+	// The name token starts right after the '#': most comments are not
+	// about name, and need no parsing to tell.
+	if !namePrefix(text[h+1:], name) {
+		return 0, confLine{}, false
+	}
 	sub := &File{src: text[h+1:]}
 	rec = confLine{start: 0, end: int32(len(sub.src))}
 	sub.parseLine(&rec, 1)
@@ -144,6 +149,27 @@ func (f *File) commentedRecord(i int, name string) (hash int, rec confLine, ok b
 		return 0, confLine{}, false
 	}
 	return h, rec, true
+}
+
+// namePrefix reports whether b starts with name, ignoring ASCII case as
+// nameEqual does.
+func namePrefix(b []byte, name string) bool {
+	if len(b) < len(name) {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		cb, cn := b[i], name[i]
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if 'A' <= cn && cn <= 'Z' {
+			cn += 'a' - 'A'
+		}
+		if cb != cn {
+			return false
+		}
+	}
+	return true
 }
 
 // uncomment turns the commented record on line i into the setting.
@@ -233,27 +259,111 @@ func (f *File) eol() string {
 // appendLine adds "name = value" as the last line.
 func (f *File) appendLine(name, value string) Edit {
 	eol := f.eol()
-	src := make([]byte, 0, len(f.src)+len(name)+len(value)+8)
-	src = append(src, f.src...)
-	if len(f.lines) > 0 && !f.lines[len(f.lines)-1].nl {
+	whole := len(f.lines) == 0 || f.lines[len(f.lines)-1].nl
+	n := len(f.src) + len(name) + len(value) + 3 + 2*len(eol)
+	var src []byte
+	if f.ownsBytes(n) {
+		src = f.src
+	} else {
+		src = append(make([]byte, 0, n+editRoom), f.src...)
+	}
+	if !whole {
 		src = append(src, eol...)
 	}
+	start := len(src)
 	src = append(src, name...)
 	src = append(src, " = "...)
 	src = append(src, value...)
+	end := len(src)
+	if eol == "\r\n" {
+		end++ // the '\r' is part of the line, as parse splits it
+	}
 	src = append(src, eol...)
-	f.parse(src)
+	f.setBytes(src)
+	if !whole || !f.reparseLine(len(f.lines), confLine{start: int32(start), end: int32(end), nl: true}) {
+		// The last line changes too: parse it all.
+		f.parse(src)
+	}
 	return Edit{Path: f.path, Name: name, Action: EditAppend, Line: len(f.lines)}
 }
 
 // replaceLine replaces the text of line i (0-based), keeping its ending.
+// text must not share memory with f's bytes.
 func (f *File) replaceLine(i int, text []byte) {
 	l := f.lines[i]
-	src := make([]byte, 0, len(f.src)+len(text))
-	src = append(src, f.src[:l.start]...)
-	src = append(src, text...)
-	src = append(src, f.src[l.end:]...)
-	f.parse(src)
+	n := len(f.src) - int(l.end-l.start) + len(text)
+	var src []byte
+	if f.ownsBytes(n) {
+		// In place: the rest of the file moves, then the line is written.
+		src = f.src[:n]
+		copy(src[int(l.start)+len(text):], f.src[l.end:])
+		copy(src[l.start:], text)
+	} else {
+		src = make([]byte, 0, n+editRoom)
+		src = append(src, f.src[:l.start]...)
+		src = append(src, text...)
+		src = append(src, f.src[l.end:]...)
+	}
+	f.setBytes(src)
+	if bytes.IndexByte(text, '\n') >= 0 || !f.reparseLine(i, confLine{start: l.start, end: l.start + int32(len(text)), nl: l.nl}) {
+		f.parse(src)
+	}
+}
+
+// editRoom is the room left after a file's new bytes for the edits to come
+// to write over them: a value or two longer, a line added.
+const editRoom = 256
+
+// ownsBytes reports whether an edit may write f's new contents, n bytes,
+// over its current ones: no one else can see them (see File.shared), and
+// they have the room.
+func (f *File) ownsBytes(n int) bool {
+	return !f.shared.Load() && cap(f.src) >= n
+}
+
+// setBytes makes src, which no one else has seen, f's contents.
+func (f *File) setBytes(src []byte) {
+	f.src = src
+	f.shared.Store(false)
+}
+
+// reparseLine parses line i alone after an edit that changed only that
+// line of f's bytes (or added it as the last line, when i is the number of
+// lines): the others parse as they did, each line's syntax being its own,
+// and only move by the change in length. It reports false when the file
+// must be parsed whole instead: it has a syntax error, or the new line
+// would be one (which decides which error is the first).
+func (f *File) reparseLine(i int, l confLine) bool {
+	if f.err != nil {
+		return false
+	}
+	f.parseLine(&l, i+1)
+	if l.kind == lineInvalid {
+		f.err = nil
+		return false
+	}
+	f.lineChanged(i, l)
+	f.ownLines()
+	if i == len(f.lines) {
+		f.lines = append(f.lines, l)
+		return true
+	}
+	delta := (l.end - l.start) - (f.lines[i].end - f.lines[i].start)
+	f.lines[i] = l
+	if delta != 0 {
+		for j := i + 1; j < len(f.lines); j++ {
+			m := &f.lines[j]
+			m.start += delta
+			m.end += delta
+			if m.kind == lineRecord {
+				m.nameStart += delta
+				m.nameEnd += delta
+				m.valStart += delta
+				m.valEnd += delta
+			}
+		}
+	}
+	return true
 }
 
 // Remove deletes every line of f that sets name (names compare ignoring
@@ -286,6 +396,7 @@ func (f *File) Remove(name string) (Edit, error) {
 		return ed, nil
 	}
 	keep = append(keep, f.src[prev:]...)
+	f.setBytes(keep)
 	f.parse(keep)
 	ed.Action = EditRemove
 	return ed, nil
@@ -329,6 +440,7 @@ func (f *File) alterSystem(name string, value *string) (Edit, error) {
 		return ed, nil
 	}
 	ed.Action = EditRewrite
+	f.setBytes(b.Bytes())
 	f.parse(b.Bytes())
 	return ed, nil
 }
@@ -352,6 +464,7 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 		return Edit{}, errors.New("edit: no configuration file was read")
 	}
 	var ed Edit
+	valueOnly := false // the edit changed the value on the winning line, nothing else
 	if e, ok := c.Lookup(name); ok {
 		f := c.File(e.SourceFile)
 		if f == nil {
@@ -361,6 +474,7 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 			ed, err = f.Set(name, value)
 		} else if err = f.editable(name); err == nil {
 			ed = f.setLine(e.SourceLine-1, name, value)
+			valueOnly = c.setValue(f, ed.Line, e.Name)
 		}
 	} else {
 		ed, err = c.files[0].Set(name, value)
@@ -368,13 +482,40 @@ func (c *Config) EditWinning(name, value string) (Edit, error) {
 	if err != nil {
 		return Edit{}, err
 	}
-	c.eval(nil)
+	if !valueOnly {
+		c.eval(nil)
+	}
 	got, ok := c.Lookup(name)
 	if c.err != nil || !ok || got.Setting != want || got.SourceFile != ed.Path || got.SourceLine != ed.Line {
 		return ed, fmt.Errorf("edit %s in %s: after the edit the configuration does not give %q at line %d (got %q at %s:%d, errors: %v)",
 			name, ed.Path, want, ed.Line, got.Setting, got.SourceFile, got.SourceLine, c.err)
 	}
 	return ed, nil
+}
+
+// setValue brings the entries read from line of f up to date after an edit
+// of that line's value, and reports whether that was all there was to do:
+// the line is still a valid record of name (byte for byte, so the
+// entries' names and which of them apply stay as they were) and not an
+// include directive, and f has no syntax error. Evaluating the
+// configuration again would then give the same entries with the new value
+// in those read from the line (once, or more than once for a file included
+// twice). Otherwise it changes nothing and the caller evaluates.
+func (c *Config) setValue(f *File, line int, name string) bool {
+	i := line - 1
+	if f.err != nil || i < 0 || i >= len(f.lines) || f.lines[i].kind != lineRecord ||
+		string(f.lineName(i)) != name || directiveOf(name) != DirectiveNone {
+		return false
+	}
+	l := &f.lines[i]
+	value := tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
+	found := false
+	for j := range c.entries {
+		if e := &c.entries[j]; e.Error == "" && e.SourceLine == line && e.SourceFile == f.path {
+			e.Setting, found = value, true
+		}
+	}
+	return found
 }
 
 // SetWinning is EditWinning returning where the setting now is: the edited

@@ -148,6 +148,27 @@ type HBAFile struct {
 	warns   []*HBAError
 	log     []*HBAError               // errors and warnings in the order the server logs them
 	regexps map[string]*regexp.Regexp // compiled "/regex" names; nil when Go cannot compile one
+
+	// logical holds the logical lines of lines, and logicalNext the number
+	// of a line after them, while logicalOK; see logicalLines.
+	logical     []hbaLogical
+	logicalNext int
+	logicalOK   bool
+}
+
+// logicalLines returns the file's logical lines, and the number a line
+// after them would get. Whatever changes f.lines calls setLines.
+func (f *HBAFile) logicalLines() ([]hbaLogical, int) {
+	if !f.logicalOK {
+		f.logical, f.logicalNext = hbaLogicalLinesNext(f.lines, f.opts.Version)
+		f.logicalOK = true
+	}
+	return f.logical, f.logicalNext
+}
+
+// setLines makes lines the file's physical lines.
+func (f *HBAFile) setLines(lines []hbaPhys) {
+	f.lines, f.logical, f.logicalOK = lines, nil, false
 }
 
 // hbaRecord is one tokenized line and what PostgreSQL makes of it.
@@ -280,21 +301,36 @@ func (f *HBAFile) Line(n int) string {
 // with include directives (16+) the rules of included files are in place.
 // Lines PostgreSQL refuses are left out (see Err).
 func (f *HBAFile) Rules() []HBARule {
-	var out []HBARule
+	n := 0
 	for i := range f.recs {
-		if r := f.recs[i].rule(); r != nil {
-			out = append(out, *r)
+		if f.recs[i].parsed != nil {
+			n++
+		}
+	}
+	out := make([]HBARule, 0, n)
+	for i := range f.recs {
+		if r, ok := f.recs[i].ruleValue(); ok {
+			out = append(out, r)
 		}
 	}
 	return out
 }
 
 func (r *hbaRecord) rule() *HBARule {
-	p := r.parsed
-	if p == nil {
+	out, ok := r.ruleValue()
+	if !ok {
 		return nil
 	}
-	out := &HBARule{
+	return &out
+}
+
+// ruleValue is rule without a pointer to keep.
+func (r *hbaRecord) ruleValue() (HBARule, bool) {
+	p := r.parsed
+	if p == nil {
+		return HBARule{}, false
+	}
+	return HBARule{
 		File:      r.tok.file,
 		Line:      r.tok.lineNo,
 		Type:      p.conntype,
@@ -305,6 +341,5 @@ func (r *hbaRecord) rule() *HBARule {
 		Options:   append([]HBAOption(nil), p.options...),
 		Comment:   r.tok.comment,
 		Warning:   strings.Join(p.warnings, "; "),
-	}
-	return out
+	}, true
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -293,7 +294,8 @@ func (f *HBAFile) crlf() bool {
 // (a continued line taken whole) starts there; index len(lines) is the end.
 func (f *HBAFile) boundaries() []bool {
 	b := make([]bool, len(f.lines)+1)
-	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
+	lls, _ := f.logicalLines()
+	for _, ll := range lls {
 		b[ll.first] = true
 	}
 	b[len(f.lines)] = true
@@ -326,12 +328,47 @@ func (f *HBAFile) Insert(line int, text string) error {
 	if !f.boundaries()[pos] {
 		return fmt.Errorf("insert into %s: line %d is inside a continued line", f.path, line)
 	}
-	old := append([]hbaPhys(nil), f.lines...)
 	crlf := f.crlf()
 	nl := hbaPhys{text: text, eol: "\n"}
 	if crlf {
 		nl.text += "\r"
 	}
+	if pos < len(f.lines) || pos == 0 || f.lines[pos-1].eol != "" {
+		// Most often, only the new line needs parsing. Its number is
+		// that of the logical line that starts where it goes, or follows
+		// the last one.
+		lls, lineNo := f.logicalLines()
+		for _, ll := range lls {
+			if ll.first == pos {
+				lineNo = ll.lineNo
+				break
+			}
+		}
+		at := len(lls)
+		for k, ll := range lls {
+			if ll.first >= pos {
+				at = k
+				break
+			}
+		}
+		next := f.logicalNext
+		f.setLines(slices.Insert(f.lines, pos, nl))
+		if f.insertParsed(pos, lineNo) {
+			// The logical lines too: the new one, and those after it one
+			// line down.
+			for k := at; k < len(lls); k++ {
+				lls[k].first++
+				lls[k].last++
+				lls[k].lineNo++
+			}
+			content := strings.TrimRight(nl.text, "\r")
+			f.logical = slices.Insert(lls, at, hbaLogical{content: content, lineNo: lineNo, first: pos, last: pos})
+			f.logicalNext, f.logicalOK = next+1, true
+			return nil
+		}
+		f.setLines(slices.Delete(f.lines, pos, pos+1))
+	}
+	old := append([]hbaPhys(nil), f.lines...)
 	lines := make([]hbaPhys, 0, len(f.lines)+1)
 	lines = append(lines, f.lines[:pos]...)
 	lines = append(lines, nl)
@@ -350,6 +387,56 @@ func (f *HBAFile) Insert(line int, text string) error {
 	return f.replaceLines(old, lines, fmt.Sprintf("insert into %s at line %d", f.path, line))
 }
 
+// insertParsed parses line pos of f, just inserted at a logical line's
+// start (so that no line around it reads differently) with number lineNo,
+// alone: the other
+// lines tokenize and parse as they did, only one line further down when
+// they come after it. It reports false, changing nothing but the regular
+// expressions compiled, when the file must be parsed whole instead: it has
+// problems or warnings already (their order in the log would need the
+// whole file), or the new line is anything but a rule PostgreSQL loads
+// without a word (a comment, a directive, a line with a problem or a
+// warning, or one that reads as more than one line).
+func (f *HBAFile) insertParsed(pos, lineNo int) bool {
+	if len(f.log) > 0 || len(f.errs) > 0 {
+		return false
+	}
+	t := &hbaTokenizer{version: f.opts.Version, reader: f.opts.Reader}
+	toks := t.tokenizeFile(f.path, f.lines[pos:pos+1], 0, true, nil)
+	if len(toks) != 1 {
+		return false
+	}
+	tl := toks[0]
+	if tl.err != "" || len(tl.warnings) > 0 || tl.include != "" || tl.first != 0 || tl.last != 0 {
+		return false
+	}
+	tl.lineNo, tl.first, tl.last, tl.topFirst, tl.topLast = lineNo, pos, pos, pos, pos
+	rec := hbaRecord{tok: tl}
+	p := &hbaLineParser{tl: &rec.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &f.regexps}
+	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.hasViewErr {
+		return false
+	}
+	at := len(f.recs)
+	for i := range f.recs {
+		if f.recs[i].tok.topFirst >= pos {
+			at = i
+			break
+		}
+	}
+	for i := at; i < len(f.recs); i++ {
+		r := &f.recs[i].tok
+		r.topFirst++
+		r.topLast++
+		if r.top {
+			r.first++
+			r.last++
+			r.lineNo++
+		}
+	}
+	f.recs = slices.Insert(f.recs, at, rec)
+	return true
+}
+
 // replaceLines installs lines and parses again; when that brings a problem
 // the file did not have (line numbers aside), it puts the old lines back and
 // returns the problem.
@@ -358,7 +445,7 @@ func (f *HBAFile) replaceLines(old, lines []hbaPhys, what string) error {
 	for _, e := range f.errs {
 		seen[e.File+"\x00"+e.Msg]++
 	}
-	f.lines = lines
+	f.setLines(lines)
 	f.parse()
 	for _, e := range f.errs {
 		k := e.File + "\x00" + e.Msg
@@ -366,7 +453,7 @@ func (f *HBAFile) replaceLines(old, lines []hbaPhys, what string) error {
 			seen[k]--
 			continue
 		}
-		f.lines = old
+		f.setLines(old)
 		f.parse()
 		return fmt.Errorf("%s: PostgreSQL would refuse the result: %w", what, e)
 	}
@@ -431,7 +518,8 @@ func (f *HBAFile) InsertRule(index int, r HBARule, comment string) error {
 		if !rec.tok.top || rec.tok.first != pos || rec.parsed == nil {
 			continue
 		}
-		got, want := hbaRuleKey(*rec.rule()), hbaRuleKey(r)
+		read, _ := rec.ruleValue()
+		got, want := hbaRuleKey(read), hbaRuleKey(r)
 		if got == want {
 			return nil
 		}
@@ -495,7 +583,8 @@ func (f *HBAFile) RemoveLine(line int) error {
 	}
 	pos := line - 1
 	last := -1
-	for _, ll := range hbaLogicalLines(f.lines, f.opts.Version) {
+	lls, _ := f.logicalLines()
+	for _, ll := range lls {
 		if ll.first == pos {
 			last = ll.last
 			break

@@ -3,9 +3,11 @@ package confparse
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -126,6 +128,9 @@ func TestHBAEditGolden(t *testing.T) {
 			before := f.Rules()
 			if err := c.edit(t, f); err != nil {
 				t.Fatalf("edit: %v", err)
+			}
+			if err := hbaSameParse(f); err != nil {
+				t.Error(err)
 			}
 			got := f.Bytes()
 			wantPath := filepath.Join(dir, "want.conf")
@@ -280,6 +285,91 @@ func TestFormatHBARule(t *testing.T) {
 	} {
 		if got := FormatHBARule(c.r); got != c.want {
 			t.Errorf("FormatHBARule:\n got %q\nwant %q", got, c.want)
+		}
+	}
+}
+
+// hbaSameParse reports how an edited file's records differ from those of a
+// fresh parse of its bytes: an insertion parses only the new line when it
+// can.
+func hbaSameParse(f *HBAFile) error {
+	g, _ := ParseHBA(f.path, f.Bytes(), f.opts)
+	if g == nil {
+		return fmt.Errorf("no file from a fresh parse")
+	}
+	if !reflect.DeepEqual(f.lines, g.lines) {
+		return fmt.Errorf("lines differ from a fresh parse")
+	}
+	if len(f.recs) != len(g.recs) {
+		return fmt.Errorf("%d records, a fresh parse gives %d", len(f.recs), len(g.recs))
+	}
+	for i := range f.recs {
+		if !reflect.DeepEqual(f.recs[i], g.recs[i]) {
+			return fmt.Errorf("record %d is\n%+v\na fresh parse gives\n%+v", i, f.recs[i].tok, g.recs[i].tok)
+		}
+	}
+	if !reflect.DeepEqual(f.errs, g.errs) || !reflect.DeepEqual(f.warns, g.warns) || !reflect.DeepEqual(f.log, g.log) {
+		return fmt.Errorf("problems %v, warnings %v; a fresh parse gives %v, %v", f.errs, f.warns, g.errs, g.warns)
+	}
+	if f.logicalOK {
+		lls, next := hbaLogicalLinesNext(f.lines, f.opts.Version)
+		if !reflect.DeepEqual(f.logical, lls) || f.logicalNext != next {
+			return fmt.Errorf("logical lines kept\n%+v (next %d)\nthe lines give\n%+v (next %d)", f.logical, f.logicalNext, lls, next)
+		}
+	}
+	if len(f.regexps) != len(g.regexps) {
+		return fmt.Errorf("%d regular expressions, a fresh parse gives %d", len(f.regexps), len(g.regexps))
+	}
+	return nil
+}
+
+// TestHBAInsertParsesOneLine: insertions into files of every kind leave
+// the file as a fresh parse of its bytes reads it, for each version.
+func TestHBAInsertParsesOneLine(t *testing.T) {
+	dir := hbaTestPath[:strings.LastIndex(hbaTestPath, "/")]
+	files := hbaMapReader{dir + "/more.conf": "local a all trust\nlocal b all trust\n", dir + "/users": "alice, bob\n"}
+	srcs := []string{
+		"",
+		"# only a comment\n",
+		"local all all trust\nhost all all 127.0.0.1/32 md5\n",
+		"local all all trust\r\nhost all all ::1/128 md5\r\n",
+		"local all all trust\nhost all \\\n  all 10.0.0.0/8 md5\nhost all all all reject\n",
+		"local all all reject\ninclude more.conf\nlocal all all trust\n",
+		"local all @users trust\nlocal all /^a.*$ trust\nhostssl all all all cert\n",
+		"local all all bogus\nlocal all all trust\n",
+		"local all all trust\nhost all all 10.0.0.0/8 md5", // no final newline
+	}
+	inserts := []string{
+		"host replication replicator 127.0.0.3/32 scram-sha-256  # pgrepl: demo/pg2",
+		"local all /^b trust",
+		"# a comment",
+		"local all @users md5",
+		"host all all all bogus",
+		"hostssl all all all md5",
+		"include more.conf",
+	}
+	for v := 12; v <= 17; v++ {
+		for i, src := range srcs {
+			for j, text := range inserts {
+				for _, ssl := range []bool{false, true} {
+					f, _ := ParseHBA(hbaTestPath, []byte(src), HBAOptions{Version: v, Reader: files, SSL: ssl})
+					for line := 1; line <= f.NumLines()+1; line++ {
+						g, _ := ParseHBA(hbaTestPath, []byte(src), HBAOptions{Version: v, Reader: files, SSL: ssl})
+						if err := g.Insert(line, text); err != nil {
+							continue
+						}
+						if err := hbaSameParse(g); err != nil {
+							t.Fatalf("version %d, file %d, insert %d at line %d, ssl %v: %v", v, i, j, line, ssl, err)
+						}
+						// And a second one after it.
+						if err := g.Insert(min(line+1, g.NumLines()+1), inserts[0]); err == nil {
+							if err := hbaSameParse(g); err != nil {
+								t.Fatalf("version %d, file %d, insert %d at line %d then another: %v", v, i, j, line, err)
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -74,6 +74,9 @@ func FuzzParseHBA(f *testing.F) {
 			if g, _ := ParseHBA("/d/pg_hba.conf", file.Bytes(), opts); g == nil || !bytes.Equal(g.Bytes(), file.Bytes()) {
 				t.Fatal("re-parse after Insert")
 			}
+			if err := hbaSameParse(file); err != nil {
+				t.Fatalf("Insert(1) into %q: %v", data, err)
+			}
 			inserted := string(file.Bytes())
 			if err := file.RemoveLine(1); err != nil {
 				// Refused (it would bring back a problem): nothing changed.

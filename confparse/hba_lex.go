@@ -53,6 +53,13 @@ const (
 )
 
 func hbaLogicalLines(lines []hbaPhys, version int) []hbaLogical {
+	out, _ := hbaLogicalLinesNext(lines, version)
+	return out
+}
+
+// hbaLogicalLinesNext is hbaLogicalLines, and the number a line after
+// them would get.
+func hbaLogicalLinesNext(lines []hbaPhys, version int) ([]hbaLogical, int) {
 	if version <= 13 {
 		return hbaLogicalLinesFgets(lines)
 	}
@@ -106,13 +113,13 @@ func hbaLogicalLines(lines []hbaPhys, version int) []hbaLogical {
 		out = append(out, hbaLogical{content: string(buf), lineNo: lineNo, first: first, last: phys - 1})
 		lineNo += continuations + 1
 	}
-	return out
+	return out, lineNo
 }
 
 // hbaLogicalLinesFgets reads lines the way PostgreSQL 12 and 13 do, with
 // fgets into a buffer of hbaMaxLine bytes: a longer line is an error, and
 // what did not fit is read as the next line.
-func hbaLogicalLinesFgets(lines []hbaPhys) []hbaLogical {
+func hbaLogicalLinesFgets(lines []hbaPhys) ([]hbaLogical, int) {
 	out := make([]hbaLogical, 0, len(lines))
 	lineNo := 1
 	for phys := 0; phys < len(lines); phys++ {
@@ -139,7 +146,7 @@ func hbaLogicalLinesFgets(lines []hbaPhys) []hbaLogical {
 			lineNo++
 		}
 	}
-	return out
+	return out, lineNo
 }
 
 func hbaIsBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }

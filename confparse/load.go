@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -129,6 +130,7 @@ type Config struct {
 
 	// What Load read, so that the Config can be evaluated again after an
 	// edit without reading anything.
+	parsed    *ParseCache // nil: each file is parsed
 	fileCache map[string]*File
 	readErrs  map[string]error
 	dirs      map[string][]string
@@ -150,12 +152,20 @@ type Config struct {
 // Errors that only a server can detect (an unknown setting name, a bad
 // value) are not errors here.
 func Load(r Reader, configFile, dataDir string) (*Config, error) {
+	return LoadCached(r, configFile, dataDir, nil)
+}
+
+// LoadCached is Load, parsing through cache: a file whose bytes cache has
+// seen is copied from there instead of parsed again. A nil cache parses
+// every file.
+func LoadCached(r Reader, configFile, dataDir string, cache *ParseCache) (*Config, error) {
 	if !path.IsAbs(configFile) {
 		return nil, fmt.Errorf("load configuration: %q is not an absolute path", configFile)
 	}
 	c := &Config{
 		configFile: path.Clean(configFile),
 		dataDir:    dataDir,
+		parsed:     cache,
 		fileCache:  map[string]*File{},
 		readErrs:   map[string]error{},
 		dirs:       map[string][]string{},
@@ -181,7 +191,9 @@ type confLoader struct {
 
 // eval walks the configuration and sets c's files, entries and error.
 func (c *Config) eval(r Reader) {
-	ld := &confLoader{c: c, r: r, listed: map[*File]bool{}}
+	// The entries of the last walk are garbage from here on (callers get
+	// copies): their array takes the new ones.
+	ld := &confLoader{c: c, r: r, listed: map[*File]bool{}, entries: c.entries[:0]}
 	withErr := ""
 	autoStart := -1
 	if !ld.parseFile(c.configFile, true, "", 0, 0) {
@@ -300,30 +312,26 @@ func (ld *confLoader) parseFp(f *File, depth int) bool {
 		ld.listed[f] = true
 		ld.files = append(ld.files, f)
 	}
+	recs, invalid := f.records()
+	ld.entries = slices.Grow(ld.entries, len(recs))
 	ok := true
-	for i := range f.lines {
-		switch f.lines[i].kind {
-		case lineBlank:
-			continue
-		case lineInvalid:
-			// pg_file_settings reads with a debug elevel, at which
-			// ParseConfigFp abandons a file at its first syntax error.
-			ld.fail(f.path, f.err.Line, f.err, "syntax error")
-			return false
-		}
-		l := &f.lines[i]
-		name := string(f.lineName(i))
-		value := tokenValue(l.valTok, f.src[l.valStart:l.valEnd])
-		switch directiveOf(name) {
+	for _, r := range recs {
+		switch r.dir {
 		case DirectiveIncludeDir:
-			ok = ld.parseDir(value, f.path, i+1, depth+1) && ok
+			ok = ld.parseDir(r.value, f.path, r.line, depth+1) && ok
 		case DirectiveIncludeIfExists:
-			ok = ld.parseFile(value, false, f.path, i+1, depth+1) && ok
+			ok = ld.parseFile(r.value, false, f.path, r.line, depth+1) && ok
 		case DirectiveInclude:
-			ok = ld.parseFile(value, true, f.path, i+1, depth+1) && ok
+			ok = ld.parseFile(r.value, true, f.path, r.line, depth+1) && ok
 		default:
-			ld.entries = append(ld.entries, Entry{SourceFile: f.path, SourceLine: i + 1, Name: name, Setting: value})
+			ld.entries = append(ld.entries, Entry{SourceFile: f.path, SourceLine: r.line, Name: r.name, Setting: r.value})
 		}
+	}
+	if invalid {
+		// pg_file_settings reads with a debug elevel, at which
+		// ParseConfigFp abandons a file at its first syntax error.
+		ld.fail(f.path, f.err.Line, f.err, "syntax error")
+		return false
 	}
 	return ok
 }
@@ -375,7 +383,7 @@ func (ld *confLoader) read(abs string) (*File, error) {
 		c.readErrs[abs] = err
 		return nil, err
 	}
-	f, _ := ParseConf(abs, src) // a syntax error is kept in f
+	f := c.parsed.parse(abs, src) // a syntax error is kept in f
 	if f == nil {
 		err := fmt.Errorf("read %s: file too large", abs)
 		c.readErrs[abs] = err

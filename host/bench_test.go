@@ -12,16 +12,37 @@ import (
 // The cost of one operation over the real sshd (logged in as postgres, as
 // root the login shell's rc files dominate) and locally through runuser.
 
-func benchSSH(b *testing.B) *SSH {
+func benchSSHConfig(b *testing.B) SSHConfig {
 	srv := sshtest.Start(b, sshtest.Options{})
-	cfg := SSHConfig{Host: srv.Host, Port: srv.Port, User: "postgres", IdentityFile: srv.ClientKeyFile,
+	return SSHConfig{Host: srv.Host, Port: srv.Port, User: "postgres", IdentityFile: srv.ClientKeyFile,
 		KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none", AgentSocket: "none", OSUser: "postgres"}
-	tr, err := DialSSH(context.Background(), cfg)
+}
+
+func benchSSH(b *testing.B) *SSH {
+	tr, err := DialSSH(context.Background(), benchSSHConfig(b))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { tr.Close() })
 	return tr
+}
+
+// BenchmarkSSHConnectRun is what a host's observation waits for before
+// its probe runs: a new connection and its first command (the first
+// session is the one sshd answers before it turns off Nagle's algorithm).
+func BenchmarkSSHConnectRun(b *testing.B) {
+	cfg := benchSSHConfig(b)
+	ctx := context.Background()
+	for b.Loop() {
+		tr, err := DialSSH(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err := tr.Run(ctx, Cmd{Argv: []string{"true"}}); err != nil || res.ExitCode != 0 {
+			b.Fatal(err, res.ExitCode)
+		}
+		tr.Close()
+	}
 }
 
 func BenchmarkSSHRun(b *testing.B) {
@@ -74,5 +95,29 @@ func BenchmarkLocalReadFileAsPostgres(b *testing.B) {
 		if _, err := l.ReadFile(ctx, "/etc/passwd"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLocalRunAsPostgres: a command as another user through runuser,
+// and as a light one.
+func BenchmarkLocalRunAsPostgres(b *testing.B) {
+	requireRoot(b)
+	l, err := NewLocal(LocalConfig{OSUser: "postgres"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, light := range []bool{false, true} {
+		name := "runuser"
+		if light {
+			name = "light"
+		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if res, err := l.Run(ctx, Cmd{Argv: []string{"true"}, As: "postgres", Light: light}); err != nil || res.ExitCode != 0 {
+					b.Fatal(err, res.ExitCode)
+				}
+			}
+		})
 	}
 }

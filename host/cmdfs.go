@@ -30,7 +30,7 @@ type cmdFS struct {
 }
 
 func (c cmdFS) exec(ctx context.Context, op, p string, stdin []byte, argv ...string) ([]byte, error) {
-	cmd := Cmd{Argv: append([]string{"env", "LC_ALL=C"}, argv...), As: c.as}
+	cmd := Cmd{Argv: append([]string{"env", "LC_ALL=C"}, argv...), As: c.as, Light: true}
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}

@@ -10,9 +10,10 @@
 //
 // File operations act as the transport's OS user (the owner of PostgreSQL's
 // files, normally "postgres"): when that is not the user pgrepl runs as (or
-// logs in as), they run small commands (cat, stat, mktemp, mv, …) through
-// runuser or sudo, so permissions are checked exactly as PostgreSQL's own
-// account sees them, locally and remotely alike.
+// logs in as), they run small commands (cat, stat, mktemp, mv, …) as that
+// user (through sudo or runuser, or, locally as root, with its IDs set
+// directly), so permissions are checked exactly as PostgreSQL's own account
+// sees them, locally and remotely alike.
 //
 // What a host needs: a POSIX login shell (sh, bash, dash, ksh, zsh) whose rc
 // files print nothing to stdout (as scp and rsync require), GNU coreutils and
@@ -107,6 +108,15 @@ type Cmd struct {
 	// Env holds NAME=value pairs added to the command's environment. They
 	// appear on the command line of env(1), so never put a secret here.
 	Env []string
+	// Light marks a short command that needs nothing of a login session
+	// of As (PAM's resource limits, keyring, session records): a probe, a
+	// file operation. Run on this machine by root for another user, it
+	// starts with that user's IDs and groups set directly, with the
+	// environment runuser would give it, instead of through runuser,
+	// whose PAM work costs milliseconds per command. Elsewhere (sudo,
+	// SSH) it changes nothing. A server or anything that outlives the
+	// command is not light.
+	Light bool
 }
 
 // Result is how a command ended.

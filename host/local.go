@@ -28,7 +28,8 @@ type LocalConfig struct {
 }
 
 // Local is the Transport for this machine. Commands for another user go
-// through runuser when pgrepl runs as root and through "sudo -n" otherwise
+// through runuser when pgrepl runs as root (a light one starts with the
+// user's IDs set directly: see Cmd.Light) and through "sudo -n" otherwise
 // (never prompting: a password-protected sudo fails at once).
 type Local struct {
 	self    string // user pgrepl runs as
@@ -119,12 +120,27 @@ const waitDelay = 5 * time.Second
 // Run runs c on this machine.
 func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Host: l.Name(), Argv: c.Argv, As: c.As}
-	argv, err := commandArgv(c, l.becomeArgv)
+	become := l.becomeArgv
+	var id *identity
+	if c.Light && l.root && c.As != "" && c.As != l.self {
+		// Switched to directly, when the account is found; else runuser.
+		if err := checkUser(c.As); err != nil {
+			return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+		}
+		if id = lookupIdentity(c.As); id != nil {
+			become = func(string) ([]string, error) { return nil, nil }
+		}
+	}
+	argv, err := commandArgv(c, become)
 	if err != nil {
 		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = localEnv()
+	if id != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: id.cred}
+		cmd.Env = id.env(cmd.Env)
+	}
 	cmd.Stdin = c.Stdin
 	var stdout bytes.Buffer
 	if c.Stdout != nil {

@@ -80,6 +80,95 @@ func TestLocalCommandsAsPostgres(t *testing.T) {
 	}
 }
 
+// lightRuns marks every command it runs as Light.
+type lightRuns struct{ Transport }
+
+func (l lightRuns) Run(ctx context.Context, c Cmd) (Result, error) {
+	c.Light = true
+	return l.Transport.Run(ctx, c)
+}
+
+// TestLocalLightAsPostgres: a light command for another user runs without
+// runuser, with the same user, groups and environment as through it.
+func TestLocalLightAsPostgres(t *testing.T) {
+	requireRoot(t)
+	l := newLocal(t, "postgres")
+	testCommands(t, lightRuns{l}, "postgres")
+
+	t.Setenv("PGREPL_REPLICATION_PASSWORD", "hunter2-do-not-leak")
+	ctx := testCtx(t)
+	// What the command sees of itself: who, its groups, its environment
+	// (sorted), and its parent (runuser, or pgrepl itself).
+	probe := []string{"sh", "-c", `id; env | LC_ALL=C sort; umask; pwd; cat /proc/$PPID/comm`}
+	out := map[bool]string{}
+	for _, light := range []bool{false, true} {
+		res, err := l.Run(ctx, Cmd{Argv: probe, As: "postgres", Light: light})
+		if err != nil || res.Err() != nil {
+			t.Fatal(err, res.Err())
+		}
+		out[light] = string(res.Stdout)
+	}
+	if strings.Contains(out[true], "do-not-leak") {
+		t.Fatalf("a light command inherited a secret:\n%s", out[true])
+	}
+	parent := func(s string) string {
+		s = strings.TrimRight(s, "\n")
+		return s[strings.LastIndex(s, "\n")+1:]
+	}
+	if p := parent(out[false]); p != "runuser" {
+		t.Fatalf("a command that is not light ran under %q", p)
+	}
+	if p := parent(out[true]); p == "runuser" || p == "sudo" {
+		t.Fatalf("a light command ran under %q", p)
+	}
+	trim := func(s string) string { return strings.TrimSuffix(strings.TrimRight(s, "\n"), parent(s)) }
+	if trim(out[true]) != trim(out[false]) {
+		t.Fatalf("a light command sees\n%s\nthrough runuser:\n%s", out[true], out[false])
+	}
+	if !strings.Contains(out[true], "uid=") || !strings.Contains(out[true], "HOME=") || !strings.Contains(out[true], "USER=postgres") {
+		t.Fatalf("unexpected output:\n%s", out[true])
+	}
+}
+
+func TestLookupIdentity(t *testing.T) {
+	dir := t.TempDir()
+	passwd := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(passwd, []byte(`root:x:0:0:root:/root:/bin/bash
+bad:x:uid:0::/:/bin/sh
+short:x:7:7
+noshell:x:4242:4343:No shell:/var/empty:
+postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	saved := passwdFile
+	passwdFile = passwd
+	t.Cleanup(func() { passwdFile = saved })
+
+	id := lookupIdentity("noshell")
+	if id == nil || id.cred.Uid != 4242 || id.cred.Gid != 4343 || id.home != "/var/empty" || id.shell != "/bin/sh" {
+		t.Fatalf("noshell: %+v", id)
+	}
+	for _, name := range []string{"nobody-here", "bad", "short", "roo"} {
+		if id := lookupIdentity(name); id != nil {
+			t.Errorf("%s: %+v, want none (runuser then)", name, id)
+		}
+	}
+	env := id.env([]string{"PATH=/bin", "HOME=/root", "USER=root", "LC_ALL=C", "SHELL=/bin/zsh"})
+	want := []string{"PATH=/bin", "LC_ALL=C", "HOME=/var/empty", "SHELL=/bin/sh", "USER=noshell", "LOGNAME=noshell"}
+	if strings.Join(env, " ") != strings.Join(want, " ") {
+		t.Errorf("env %q, want %q", env, want)
+	}
+	// Root keeps USER and LOGNAME, as with runuser.
+	if root := lookupIdentity("root"); root == nil || strings.Join(root.env([]string{"USER=me"}), " ") != "USER=me HOME=/root SHELL=/bin/bash" {
+		t.Errorf("root: %+v", root)
+	}
+	passwdFile = filepath.Join(dir, "missing")
+	if id := lookupIdentity("root"); id != nil {
+		t.Errorf("without a passwd file: %+v", id)
+	}
+}
+
 func TestLocalBecomeWithoutRoot(t *testing.T) {
 	// Not root: sudo -n, which fails rather than asking for a password.
 	l := &Local{self: "alice"}

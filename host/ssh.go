@@ -94,6 +94,7 @@ func dialSSH(ctx context.Context, t sshTarget) (*sshConn, error) {
 	if err != nil {
 		return nil, fail(err)
 	}
+	nc = quickAck(nc)
 	// The handshake honours the same deadline and ctx.
 	stop := context.AfterFunc(dctx, func() { nc.Close() })
 	deadline, _ := dctx.Deadline()

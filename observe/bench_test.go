@@ -3,6 +3,9 @@ package observe
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/pgrepl/pgrepl/host"
@@ -82,6 +85,7 @@ func BenchmarkObserve(b *testing.B) {
 			sp := tc.specs[standbys]
 			b.Run(fmt.Sprintf("%s/1+%d", tc.name, standbys), func(b *testing.B) {
 				ctx := testCtx(b)
+				before := machineCPU(b)
 				for b.Loop() {
 					pool := host.NewPool()
 					st, err := Observe(ctx, sp, pool, Options{})
@@ -93,7 +97,34 @@ func BenchmarkObserve(b *testing.B) {
 						b.Fatalf("observed %d nodes, last up: %v", n, st.Clusters[0].Nodes[n-1].Server.Up)
 					}
 				}
+				// The whole machine's CPU time (servers, sshd, probes, and
+				// this process): on two cores it bounds the wall time.
+				b.ReportMetric(float64(machineCPU(b)-before)/float64(b.N), "machine-cpu-ns/op")
 			})
 		}
 	}
+}
+
+// machineCPU is the CPU time every process of the machine has spent, in
+// nanoseconds (user, nice and system time of /proc/stat).
+func machineCPU(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		b.Skipf("no machine CPU time: %v", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 4 || f[0] != "cpu" {
+		b.Fatalf("unexpected /proc/stat: %q", line)
+	}
+	var ticks int64
+	for _, v := range f[1:4] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.Fatalf("unexpected /proc/stat: %q", line)
+		}
+		ticks += n
+	}
+	// USER_HZ is 100 on Linux.
+	return ticks * 10_000_000
 }

@@ -84,46 +84,54 @@ func observeHost(ctx context.Context, pool *host.Pool, ms []*member, opts Option
 		return
 	}
 
+	// Each node's server is asked at once, while the host is examined in
+	// one probe; a node is finished as soon as both have answered for it.
 	obs := make([]*nodeObserver, len(ms))
 	targets := make([]probeTarget, len(ms))
-	var wg sync.WaitGroup
+	asked := make([]chan struct{}, len(ms))
 	for i, m := range ms {
 		o := &nodeObserver{ctx: ctx, tr: tr, c: m.c, n: m.n, sn: m.sn}
-		obs[i] = o
-		targets[i] = o.target()
-		wg.Add(1)
+		obs[i], targets[i] = o, o.target()
+		asked[i] = make(chan struct{})
 		go func() {
-			defer wg.Done()
+			defer close(asked[i])
 			o.srv, o.srvErr = observeServer(ctx, tr, m.c, m.n)
 		}()
 	}
 	facts, probeErr := runProbe(ctx, tr, first.OSUser, targets)
-	wg.Wait()
-
+	var wg sync.WaitGroup
 	for i, m := range ms {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := probeErr
-			if err != nil {
-				if obs[i].srv != nil {
-					m.sn.Server = obs[i].srv.server // for display
-				}
-				err = stepErr("examine the host as "+first.OSUser, err)
-			} else {
-				err = obs[i].finish(facts)
-			}
-			if err != nil {
-				step, cause := "observe", err
-				var se *stepError
-				if errors.As(err, &se) {
-					step, cause = se.step, se.err
-				}
-				m.err = &Error{Cluster: m.c.Name, Node: m.n.Name, Host: tr.Name(), Step: step, Err: cause}
-			}
+			<-asked[i]
+			m.err = obs[i].complete(facts, probeErr)
 		}()
 	}
 	wg.Wait()
+}
+
+// complete finishes the node from its host's facts (or their failure) and
+// its server's answer, and returns its error.
+func (o *nodeObserver) complete(facts *hostFacts, probeErr error) error {
+	err := probeErr
+	if err != nil {
+		if o.srv != nil {
+			o.sn.Server = o.srv.server // for display
+		}
+		err = stepErr("examine the host as "+o.n.OSUser, err)
+	} else {
+		err = o.finish(facts)
+	}
+	if err == nil {
+		return nil
+	}
+	step, cause := "observe", err
+	var se *stepError
+	if errors.As(err, &se) {
+		step, cause = se.step, se.err
+	}
+	return &Error{Cluster: o.c.Name, Node: o.n.Name, Host: o.tr.Name(), Step: step, Err: cause}
 }
 
 // nodeObserver observes one node.
@@ -302,7 +310,7 @@ func (o *nodeObserver) checkDataDirectory(serverDir string) error {
 		return nil
 	}
 	// The same directory by another name (a symbolic link)?
-	res, err := o.tr.Run(o.ctx, host.Cmd{Argv: []string{"readlink", "-f", "--", want, serverDir}, As: o.n.OSUser})
+	res, err := o.tr.Run(o.ctx, host.Cmd{Argv: []string{"readlink", "-f", "--", want, serverDir}, As: o.n.OSUser, Light: true})
 	if err == nil && res.ExitCode == 0 {
 		if l := strings.Split(strings.TrimRight(string(res.Stdout), "\n"), "\n"); len(l) == 2 && l[0] == l[1] {
 			return nil

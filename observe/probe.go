@@ -27,7 +27,9 @@ import (
 // Its arguments are data, never script text: $1 is a random boundary, then
 // items, each a kind and a path:
 //
-//	v:BINDIR   run BINDIR/postgres --version
+//	v:BINDIR   the version of BINDIR's binaries: pg_controldata --version
+//	           when BINDIR/postgres is executable (the same release as
+//	           "postgres --version", at a tenth of its cost)
 //	d:PATH     a data directory to examine and list
 //	f:PATH     a file to examine and read
 //	c:DATADIR  b:BINDIR   (a pair) PG_VERSION and pg_controldata of a data
@@ -63,7 +65,14 @@ s machine-id
 r=$?; printf '%s' "$id"; e $r
 k=0
 for a do
-	case $a in v:*) s "version $k"; "${a#v:}/postgres" --version 2>&1; e $?; k=$((k+1));; esac
+	case $a in v:*)
+		s "version $k"
+		b=${a#v:}
+		if [ -x "$b/postgres" ]; then "$b/pg_controldata" --version 2>&1
+		elif [ -e "$b/postgres" ]; then printf '%s: Permission denied' "$b/postgres"; false
+		else printf '%s: No such file or directory' "$b/postgres"; false; fi
+		e $?; k=$((k+1));;
+	esac
 done
 s missing
 for a do
@@ -149,8 +158,8 @@ type section struct {
 // hostFacts is what the probe found on one host, by path.
 type hostFacts struct {
 	machineID string
-	// binVersion is "postgres --version" by bin directory; binErr says
-	// why it failed.
+	// binVersion is the binaries' "--version" by bin directory; binErr
+	// says why there is none.
 	binVersion, binErr map[string]string
 	// files holds the data directories and the files.
 	files map[string]*fileFact
@@ -219,7 +228,7 @@ func runProbe(ctx context.Context, tr host.Transport, osUser string, targets []p
 	for i := 0; i < len(pairs); i += 2 {
 		argv = append(argv, "c:"+pairs[i], "b:"+pairs[i+1])
 	}
-	res, err := tr.Run(ctx, host.Cmd{Argv: argv, As: osUser})
+	res, err := tr.Run(ctx, host.Cmd{Argv: argv, As: osUser, Light: true})
 	if err != nil {
 		// The step is this one; the script's text would only blur it.
 		var oe *host.OpError

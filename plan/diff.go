@@ -107,27 +107,74 @@ func appendLines(out []diffLine, op byte, s string) []diffLine {
 	return out
 }
 
-// middleDiff diffs a and b line by line with diffmatchpatch.
+// middleDiff diffs a and b line by line with diffmatchpatch: each
+// distinct line (with its line end) is one rune, and the runes are diffed.
 func middleDiff(a, b string) []diffLine {
 	if a == "" || b == "" {
 		return appendLines(appendLines(nil, '-', a), '+', b)
 	}
+	ids := map[string]rune{}
+	var texts []string
+	runes := func(s string) []rune {
+		var rs []rune
+		for s != "" {
+			line := s
+			if i := strings.IndexByte(s, '\n'); i >= 0 {
+				line = s[:i+1]
+			}
+			s = s[len(line):]
+			r, ok := ids[line]
+			if !ok {
+				texts = append(texts, line)
+				r = rune(len(texts))
+				ids[line] = r
+			}
+			rs = append(rs, r)
+		}
+		return rs
+	}
+	ra, rb := runes(a), runes(b)
+	if len(texts) >= 0xD800 {
+		// Beyond the runes below the surrogates: diffmatchpatch's own
+		// numbering (the same diff, at more cost).
+		return middleDiffLines(a, b)
+	}
+	dmp := diffmatchpatch.New()
+	dmp.DiffTimeout = 0
+	var out []diffLine
+	for _, d := range dmp.DiffMainRunes(ra, rb, false) {
+		op := diffOp(d.Type)
+		for _, r := range d.Text {
+			line := texts[r-1]
+			text, nl := strings.CutSuffix(line, "\n")
+			out = append(out, diffLine{op: op, text: text, nl: nl})
+		}
+	}
+	return out
+}
+
+// middleDiffLines is middleDiff through diffmatchpatch's own conversion of
+// lines to runes and back.
+func middleDiffLines(a, b string) []diffLine {
 	dmp := diffmatchpatch.New()
 	dmp.DiffTimeout = 0
 	ca, cb, lines := dmp.DiffLinesToChars(a, b)
 	diffs := dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines)
 	var out []diffLine
 	for _, d := range diffs {
-		op := byte(' ')
-		switch d.Type {
-		case diffmatchpatch.DiffDelete:
-			op = '-'
-		case diffmatchpatch.DiffInsert:
-			op = '+'
-		}
-		out = appendLines(out, op, d.Text)
+		out = appendLines(out, diffOp(d.Type), d.Text)
 	}
 	return out
+}
+
+func diffOp(t diffmatchpatch.Operation) byte {
+	switch t {
+	case diffmatchpatch.DiffDelete:
+		return '-'
+	case diffmatchpatch.DiffInsert:
+		return '+'
+	}
+	return ' '
 }
 
 // unifiedDiff returns a unified diff of old and new (as diff -u writes it,

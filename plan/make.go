@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/spec"
@@ -44,11 +45,12 @@ func Make(sp *spec.Spec, st *state.State, opts Options) (*Plan, error) {
 	sel, problems := resolveOptions(sp, opts)
 	var changes []Change
 	if len(problems) == 0 {
+		parsed := &confparse.ParseCache{}
 		for _, c := range sp.Clusters {
 			if !clusterInScope(c, sel) {
 				continue
 			}
-			cp := &clusterPlanner{c: c, sc: st.Cluster(c.Name), sel: sel}
+			cp := &clusterPlanner{c: c, sc: st.Cluster(c.Name), sel: sel, parsed: parsed}
 			cp.plan()
 			problems = append(problems, cp.problems...)
 			changes = append(changes, cp.changes...)
@@ -221,6 +223,9 @@ type clusterPlanner struct {
 	sel      selection
 	problems []Problem
 	changes  []Change
+	// parsed shares the parsing of config files: every standby built
+	// from the primary loads the same bytes.
+	parsed *confparse.ParseCache
 
 	primary  *node
 	standbys []*node // spec order; nil for a standby out of scope
@@ -332,27 +337,38 @@ func (cp *clusterPlanner) plan() {
 // allStandbyChanges plans the standbys, in parallel: each is independent of
 // the others and reads only what is settled by now (the spec, the primary as
 // the plan leaves it, the primary's final values). The result is assembled
-// in spec order, so it is the same as one after the other.
+// in spec order, so it is the same as one after the other. A few workers,
+// this goroutine one of them, take the standbys in turn: a goroutine per
+// standby would grow a new stack for each.
 func (cp *clusterPlanner) allStandbyChanges() []Change {
 	changes := make([][]Change, len(cp.standbys))
 	problems := make([][]Problem, len(cp.standbys))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, sb := range cp.standbys {
-		if sb == nil {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= len(cp.standbys) {
+				return
+			}
+			sb := cp.standbys[i]
+			if sb == nil {
+				continue
+			}
 			sub := *cp
 			sub.problems, sub.changes = nil, nil
 			changes[i] = sub.standbyChanges(sb)
 			problems[i] = sub.problems
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cp.standbys)) - 1 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work()
 		}()
 	}
+	work()
 	wg.Wait()
 	var out []Change
 	for i := range cp.standbys {
@@ -437,7 +453,7 @@ func (cp *clusterPlanner) loadFiles(n *node) bool {
 	if n.hbaFile == "" || n.rebuild {
 		n.hbaFile = path.Join(n.sn.ConfigDir, "pg_hba.conf")
 	}
-	conf, err := confparse.Load(n.fs, n.configFile, n.sn.DataDir)
+	conf, err := confparse.LoadCached(n.fs, n.configFile, n.sn.DataDir, cp.parsed)
 	if err != nil {
 		cp.problem(n.sn, "PostgreSQL would refuse its configuration; fix it first: %v", err)
 		return false

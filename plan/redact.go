@@ -22,7 +22,27 @@ func redactValue(v string) string {
 }
 
 func mayHoldPassword(s string) bool {
-	return strings.Contains(strings.ToLower(s), "password") || strings.Contains(s, "://")
+	return containsPassword(s) || strings.Contains(s, "://")
+}
+
+// containsPassword reports whether s holds "password" in any case, as
+// strings.Contains(strings.ToLower(s), "password") does (no other rune
+// lowercases to one of its letters) without making a copy of every line.
+func containsPassword(s string) bool {
+	const word = "password"
+	for i := 0; i+len(word) <= len(s); i++ {
+		if s[i]|0x20 != 'p' {
+			continue
+		}
+		j := 1
+		for j < len(word) && s[i+j]|0x20 == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactConfLine redacts a line of postgresql.conf syntax: the value of a

@@ -1,13 +1,17 @@
 package plan
 
 import (
+	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/pgrepl/pgrepl/spec"
+	"github.com/pgrepl/pgrepl/state"
 )
 
 // TestUnifiedDiffMatchesGNU holds the diffs to GNU diff -u: the same hunks,
@@ -228,4 +232,75 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestContainsPassword: the same answer as lowercasing the line first.
+func TestContainsPassword(t *testing.T) {
+	for _, s := range []string{"", "password", "PASSWORD", "x PassWord=1", "passwor", "pass word", "ppassword",
+		"paſsword", "pässword", "PASSWORDx", "xx\xffpassword", "p\x00assword", "Pas\u0130sword", "\u212Apassword"} {
+		want := strings.Contains(strings.ToLower(s), "password")
+		if got := containsPassword(s); got != want {
+			t.Errorf("containsPassword(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestMiddleDiffRunes: numbering the lines itself, middleDiff gives the
+// diff diffmatchpatch's own line conversion gives, on edits of the kinds a
+// plan makes (lines replaced, added, removed, moved, repeated, a last
+// line without its end) to a real postgresql.conf and on random lines.
+func TestMiddleDiffRunes(t *testing.T) {
+	var fresh state.State
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "states", "fresh-pair.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	var sample []byte
+	for _, f := range fresh.Clusters[0].Nodes[0].Files {
+		if f.Role == state.RoleConfig {
+			sample = f.Content
+		}
+	}
+	if len(sample) < 10000 {
+		t.Fatalf("no postgresql.conf in the fresh-pair state (%d bytes)", len(sample))
+	}
+	base := strings.SplitAfter(string(sample), "\n")
+	rnd := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "# (change requires restart)\n", "port = 5433\n", "x\n", "x", "\n", "listen_addresses = '*'\n"}
+	for i := 0; i < 2000; i++ {
+		lines := base
+		if i%2 == 1 {
+			lines = nil
+			for n := rnd.IntN(12); n > 0; n-- {
+				lines = append(lines, words[rnd.IntN(len(words))])
+			}
+		}
+		a := append([]string(nil), lines...)
+		b := append([]string(nil), lines...)
+		for n := 1 + rnd.IntN(4); n > 0 && len(b) > 0; n-- {
+			k := rnd.IntN(len(b))
+			switch rnd.IntN(4) {
+			case 0:
+				b[k] = words[rnd.IntN(len(words))]
+			case 1:
+				b = append(b[:k], append([]string{words[rnd.IntN(len(words))]}, b[k:]...)...)
+			case 2:
+				b = append(b[:k], b[k+1:]...)
+			default:
+				j := rnd.IntN(len(b))
+				b[k], b[j] = b[j], b[k]
+			}
+		}
+		as, bs := strings.Join(a, ""), strings.Join(b, "")
+		if as == "" || bs == "" {
+			continue
+		}
+		got, want := middleDiff(as, bs), middleDiffLines(as, bs)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: %q to %q:\n%+v\ndiffmatchpatch's conversion gives\n%+v", i, as, bs, got, want)
+		}
+	}
 }
