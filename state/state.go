@@ -65,7 +65,8 @@ type Node struct {
 	// that are really one machine are recognised.
 	MachineID string `json:"machine_id,omitempty"`
 	// BinVersion is the major version of the server binaries in the
-	// node's bin_dir ("postgres --version"), 0 when unknown.
+	// node's bin_dir (its pg_controldata --version, when a postgres binary
+	// is there), 0 when unknown.
 	BinVersion int `json:"bin_version,omitempty"`
 
 	DataDir DataDir `json:"data_dir"`
