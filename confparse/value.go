@@ -197,15 +197,9 @@ func ParseInt(s, base string) (int64, error) {
 	if !ok {
 		return 0, BadSyntax
 	}
-	rest = strings.TrimLeft(rest, " \t\n\r\f\v")
-	if rest != "" {
-		if base == "" {
-			return 0, BadUnit
-		}
-		var conv bool
-		if v, conv = toBaseUnit(v, rest, base); !conv {
-			return 0, BadUnit
-		}
+	v, err := withUnit(v, rest, base)
+	if err != nil {
+		return 0, err
 	}
 	v = math.RoundToEven(v)
 	if v > math.MaxInt32 || v < math.MinInt32 {
@@ -263,6 +257,23 @@ func parseIntPrefix(s string) (float64, string, bool) {
 	return float64(n), s[i:], true
 }
 
+// withUnit converts v, followed by rest, to the base unit: rest may be
+// whitespace, or whitespace and a unit when the parameter has a base unit.
+func withUnit(v float64, rest, base string) (float64, error) {
+	rest = strings.TrimLeft(rest, " \t\n\r\f\v")
+	if rest == "" {
+		return v, nil
+	}
+	if base == "" {
+		return 0, BadUnit
+	}
+	v, ok := toBaseUnit(v, rest, base)
+	if !ok {
+		return 0, BadUnit
+	}
+	return v, nil
+}
+
 // ParseReal parses a real parameter value as parse_real does: strtod, NaN
 // refused, optional whitespace, then a unit converted to base.
 func ParseReal(s, base string) (float64, error) {
@@ -270,15 +281,9 @@ func ParseReal(s, base string) (float64, error) {
 	if !ok || math.IsNaN(v) {
 		return 0, BadSyntax
 	}
-	rest = strings.TrimLeft(rest, " \t\n\r\f\v")
-	if rest != "" {
-		if base == "" {
-			return 0, BadUnit
-		}
-		var conv bool
-		if v, conv = toBaseUnit(v, rest, base); !conv {
-			return 0, BadUnit
-		}
+	v, err := withUnit(v, rest, base)
+	if err != nil {
+		return 0, err
 	}
 	return v, nil
 }
