@@ -5,7 +5,7 @@
 // the same on a laptop and across a fleet.
 //
 // Commands take an argv, never a shell string built from user data. Over SSH
-// the argv is quoted for the remote shell by ShellJoin, which is the only
+// the argv is quoted for the remote shell by shell.Join, which is the only
 // place a command line is assembled.
 //
 // File operations act as the transport's OS user (the owner of PostgreSQL's
@@ -31,6 +31,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/pgrepl/pgrepl/internal/shell"
 )
 
 // Transport reaches one machine. All methods are safe for concurrent use.
@@ -166,7 +168,7 @@ func (e *ExitError) Error() string {
 
 // runStep names a command for messages: `run "pg_ctl -D /x start" as postgres`.
 func runStep(argv []string, as string) string {
-	s := ShellJoin(argv)
+	s := shell.Join(argv)
 	if len(s) > 160 {
 		s = s[:157] + "..."
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgrepl/pgrepl/internal/shell"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -316,7 +317,7 @@ func (s *SSH) Run(ctx context.Context, c Cmd) (Result, error) {
 	pids := &pidWriter{w: stderrW}
 	sess.Stderr = pids
 	// The shell says its PID, then becomes the command: see pidWriter.
-	if err := sess.Start(`echo "` + pidMarker + `$$" >&2; exec ` + ShellJoin(argv)); err != nil {
+	if err := sess.Start(`echo "` + pidMarker + `$$" >&2; exec ` + shell.Join(argv)); err != nil {
 		sess.Close()
 		release()
 		return fail(s.conn.lostErr(err))

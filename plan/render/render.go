@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/shell"
 	"github.com/pgrepl/pgrepl/plan"
 )
 
@@ -224,19 +225,6 @@ func hbaLines(h plan.HBAChange) (head, why string) {
 	return fmt.Sprintf("add line %d: %s", h.Line, h.Rule), h.Reason
 }
 
-// shellQuote writes argv as a shell command line.
-func shellQuote(argv []string) string {
-	q := make([]string, len(argv))
-	for i, a := range argv {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=./:,+@%") == "" {
-			q[i] = a
-			continue
-		}
-		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-	}
-	return strings.Join(q, " ")
-}
-
 // basebackupLines describe a rebuild.
 func basebackupLines(c *plan.Change) []string {
 	b := c.Basebackup
@@ -244,7 +232,7 @@ func basebackupLines(c *plan.Change) []string {
 	if b.MovedAside != "" {
 		out = append(out, fmt.Sprintf("%s is moved aside to %s (nothing is deleted)", b.DataDir, b.MovedAside))
 	}
-	out = append(out, "as "+c.Node+": "+shellQuote(b.Command))
+	out = append(out, "as "+c.Node+": "+shell.Join(b.Command))
 	if len(b.Copies) > 0 {
 		var names []string
 		for _, cp := range b.Copies {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/pgrepl/pgrepl/internal/shell"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
 )
@@ -157,7 +158,7 @@ func TestParseFormat(t *testing.T) {
 }
 
 func TestShellQuote(t *testing.T) {
-	got := shellQuote([]string{"/usr/bin/pg_basebackup", "-d", "host=a port=1 passfile=/x'y", "-D", "/srv/a b", "--checkpoint=fast"})
+	got := shell.Join([]string{"/usr/bin/pg_basebackup", "-d", "host=a port=1 passfile=/x'y", "-D", "/srv/a b", "--checkpoint=fast"})
 	want := `/usr/bin/pg_basebackup -d 'host=a port=1 passfile=/x'\''y' -D '/srv/a b' --checkpoint=fast`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)

@@ -1,8 +1,11 @@
-package host
+// Package shell quotes arguments for a POSIX shell, for the one command
+// string an SSH server hands to the login shell, and for commands shown to
+// people that they can paste.
+package shell
 
 import "strings"
 
-// ShellQuote quotes s for a POSIX shell (sh, dash, bash, ksh, zsh) so that
+// Quote quotes s for a POSIX shell (sh, dash, bash, ksh, zsh) so that
 // the shell reads it back as exactly one word equal to s. Words made only of
 // characters no shell treats specially are left bare for readability;
 // anything else is wrapped in single quotes, inside which every byte is
@@ -12,11 +15,11 @@ import "strings"
 //	it's  →  'it'\''s'
 //
 // A NUL byte cannot be passed in an argument at all; callers reject it.
-func ShellQuote(s string) string {
+func Quote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	if isShellSafe(s) {
+	if isSafe(s) {
 		return s
 	}
 	var b strings.Builder
@@ -33,20 +36,20 @@ func ShellQuote(s string) string {
 	return b.String()
 }
 
-// ShellJoin quotes each element of argv with ShellQuote and joins them with
+// Join quotes each element of argv with Quote and joins them with
 // spaces: the one command string an SSH server hands to the login shell.
-func ShellJoin(argv []string) string {
+func Join(argv []string) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
-		q[i] = ShellQuote(a)
+		q[i] = Quote(a)
 	}
 	return strings.Join(q, " ")
 }
 
-// isShellSafe reports whether s needs no quoting: letters, digits and
+// isSafe reports whether s needs no quoting: letters, digits and
 // "%+,-./:=@_". A leading "=" or "~" is special to some shells (zsh's =cmd,
 // tilde expansion), so the first byte is held to a stricter set.
-func isShellSafe(s string) bool {
+func isSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {

@@ -1,4 +1,4 @@
-package host
+package shell
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestShellQuote(t *testing.T) {
+func TestQuote(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
@@ -38,25 +38,25 @@ func TestShellQuote(t *testing.T) {
 		{"é", "'é'"},
 	}
 	for _, tt := range tests {
-		if got := ShellQuote(tt.in); got != tt.want {
-			t.Errorf("ShellQuote(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Quote(tt.in); got != tt.want {
+			t.Errorf("Quote(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
-func TestShellJoin(t *testing.T) {
-	got := ShellJoin([]string{"sudo", "-n", "-u", "postgres", "--", "cat", "/srv/my data/it's.conf"})
+func TestJoin(t *testing.T) {
+	got := Join([]string{"sudo", "-n", "-u", "postgres", "--", "cat", "/srv/my data/it's.conf"})
 	want := `sudo -n -u postgres -- cat '/srv/my data/it'\''s.conf'`
 	if got != want {
-		t.Errorf("ShellJoin = %s, want %s", got, want)
+		t.Errorf("Join = %s, want %s", got, want)
 	}
 }
 
-// roundTrip has each POSIX shell on this machine parse ShellJoin(argv) and
+// roundTrip has each POSIX shell on this machine parse Join(argv) and
 // print the words it got, NUL-terminated: the real oracle for quoting.
 func roundTrip(t testing.TB, argv []string) {
 	t.Helper()
-	script := `printf '%s\0' ` + ShellJoin(argv)
+	script := `printf '%s\0' ` + Join(argv)
 	want := strings.Join(argv, "\x00") + "\x00"
 	for _, sh := range []string{"sh", "dash", "bash"} {
 		path, err := exec.LookPath(sh)
@@ -68,12 +68,12 @@ func roundTrip(t testing.TB, argv []string) {
 			t.Fatalf("%s -c %q: %v", sh, script, err)
 		}
 		if !bytes.Equal(out, []byte(want)) {
-			t.Fatalf("%s read %q back as %q, want %q", sh, ShellJoin(argv), out, want)
+			t.Fatalf("%s read %q back as %q, want %q", sh, Join(argv), out, want)
 		}
 	}
 }
 
-func TestShellJoinRoundTrip(t *testing.T) {
+func TestJoinRoundTrip(t *testing.T) {
 	roundTrip(t, []string{
 		"", "plain", "two words", "it's", "'", `"`, `\`, "$HOME", "${x:-y}", "`id`", "$(id)",
 		"a\nb", "tab\t", "*", "?", "[a]", "~", "~root", "=x", "a=b", "#comment", "!", "!!", "{a,b}",
@@ -81,7 +81,7 @@ func TestShellJoinRoundTrip(t *testing.T) {
 	})
 }
 
-func FuzzShellQuote(f *testing.F) {
+func FuzzQuote(f *testing.F) {
 	for _, s := range []string{"", "a", "it's", "$x", "a\nb", "'\"\\`$", "~user", "\xff"} {
 		f.Add(s, "second")
 	}
@@ -90,10 +90,10 @@ func FuzzShellQuote(f *testing.F) {
 			t.Skip("an argument cannot hold NUL")
 		}
 		for _, s := range []string{a, b} {
-			q := ShellQuote(s)
+			q := Quote(s)
 			// Outside quotes only safe bytes may appear.
 			if q != s && (q[0] != '\'' || q[len(q)-1] != '\'') {
-				t.Fatalf("ShellQuote(%q) = %q: neither bare nor quoted", s, q)
+				t.Fatalf("Quote(%q) = %q: neither bare nor quoted", s, q)
 			}
 		}
 		roundTrip(t, []string{a, b})
