@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/internal/pretty"
 )
 
@@ -188,9 +189,9 @@ func basebackupArgv(binDir, dataDir, node string, opts BasebackupOptions) ([]str
 		return argv, nil
 	}
 	conninfo := fmt.Sprintf("host=%s port=%d user=%s application_name=%s",
-		connQuote(opts.PrimaryHost), opts.PrimaryPort, connQuote(opts.User), connQuote(node))
+		libpq.QuoteValue(opts.PrimaryHost), opts.PrimaryPort, libpq.QuoteValue(opts.User), libpq.QuoteValue(node))
 	if opts.Passfile != "" {
-		conninfo += " passfile=" + connQuote(opts.Passfile)
+		conninfo += " passfile=" + libpq.QuoteValue(opts.Passfile)
 	}
 	checkpoint := opts.Checkpoint
 	if checkpoint == "" {
@@ -284,14 +285,6 @@ func dropCopiedSocketLocks(ctx context.Context, n *Node, dataDir string) error {
 		}
 	}
 	return nil
-}
-
-// connQuote quotes a libpq conninfo value when it needs it.
-func connQuote(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n'\\=") {
-		return v
-	}
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
 }
 
 // progressRE matches pg_basebackup -P's reports: "12345/67890 kB (18%), 0/1

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 )
 
 // Backup is the previous version of a file that apply replaced, kept beside
@@ -134,38 +135,9 @@ type PassfileEntry struct {
 	Password                   string
 }
 
-// line formats e as libpq reads it: fields separated by ':', with ':' and
-// '\' escaped by '\'.
+// line formats e as libpq reads it.
 func (e PassfileEntry) line() string {
-	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	return strings.Join([]string{esc.Replace(e.Host), esc.Replace(e.Port), esc.Replace(e.Database), esc.Replace(e.User), esc.Replace(e.Password)}, ":")
-}
-
-// passfileKey is the first four fields of a passfile line, unescaped, or
-// ok false for comments and lines with fewer fields.
-func passfileKey(line string) (key [4]string, ok bool) {
-	if strings.HasPrefix(line, "#") {
-		return key, false
-	}
-	var fields []string
-	var cur strings.Builder
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; {
-		case c == '\\' && i+1 < len(line):
-			i++
-			cur.WriteByte(line[i])
-		case c == ':' && len(fields) < 4:
-			fields = append(fields, cur.String())
-			cur.Reset()
-		default:
-			cur.WriteByte(c)
-		}
-	}
-	if len(fields) < 4 {
-		return key, false
-	}
-	copy(key[:], fields)
-	return key, true
+	return libpq.PassfileLine(e.Host, e.Port, e.Database, e.User, e.Password)
 }
 
 // WritePassfile makes the passfile at path on n's host hold e: lines for
@@ -186,7 +158,7 @@ func WritePassfile(ctx context.Context, n *Node, path string, e PassfileEntry) e
 		if line == "" {
 			continue
 		}
-		if k, ok := passfileKey(strings.TrimRight(line, "\r\n")); ok && k == want {
+		if k, ok := libpq.PassfileKey(strings.TrimRight(line, "\r\n")); ok && k == want {
 			continue
 		}
 		b.WriteString(line)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -128,8 +129,8 @@ func TestWritePassfile(t *testing.T) {
 	if fi, _ := os.Stat(path2); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("new passfile mode %v", fi.Mode().Perm())
 	}
-	k, ok := passfileKey(e.line())
+	k, ok := libpq.PassfileKey(e.line())
 	if !ok || k != [4]string{"127.0.0.2", "5432", "replication", "replicator"} {
-		t.Fatalf("passfileKey(%q) = %q, %v", e.line(), k, ok)
+		t.Fatalf("libpq.PassfileKey(%q) = %q, %v", e.line(), k, ok)
 	}
 }

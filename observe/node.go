@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -406,7 +407,7 @@ func (o *nodeObserver) passfileFacts(f *fileFact) *state.Passfile {
 	p := o.c.Primary
 	pw := o.c.Replication.Password
 	if f.readErr == nil && f.data != nil && p != nil && pw.IsSet() {
-		pf.Matches = passfileMatches(f.data, p.Host, strconv.Itoa(p.Port), "replication", o.c.Replication.User, pw.Reveal())
+		pf.Matches = libpq.PassfileMatches(f.data, p.Host, strconv.Itoa(p.Port), "replication", o.c.Replication.User, pw.Reveal())
 	}
 	return pf
 }

@@ -2,11 +2,11 @@ package observe
 
 import (
 	"bytes"
-	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/pgrepl/pgrepl/confparse"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -27,12 +27,12 @@ func redact(sn *state.Node, c *spec.Cluster, cfg *confparse.Config) {
 	if cfg != nil {
 		for _, e := range cfg.Entries() {
 			if strings.EqualFold(e.Name, "primary_conninfo") {
-				secrets = append(secrets, conninfoPasswords(e.Setting)...)
+				secrets = append(secrets, libpq.Passwords(e.Setting)...)
 			}
 		}
 	}
 	if s := sn.Server.Setting("primary_conninfo"); s != nil {
-		secrets = append(secrets, conninfoPasswords(s.Setting)...)
+		secrets = append(secrets, libpq.Passwords(s.Setting)...)
 	}
 	if len(secrets) == 0 {
 		return
@@ -90,88 +90,4 @@ func mask(b []byte, secrets []string) ([]byte, bool) {
 		}
 	}
 	return b, changed
-}
-
-// conninfoPasswords returns the passwords in a libpq connection string:
-// the password keyword of a keyword/value string, or the password of a URI
-// (in its user info or its query).
-func conninfoPasswords(s string) []string {
-	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "postgresql://") || strings.HasPrefix(s, "postgres://") {
-		var out []string
-		u, err := url.Parse(s)
-		if err != nil {
-			return nil
-		}
-		if pw, ok := u.User.Password(); ok {
-			out = append(out, pw)
-		}
-		for k, vs := range u.Query() {
-			if k == "password" {
-				out = append(out, vs...)
-			}
-		}
-		return out
-	}
-	var out []string
-	for k, v := range conninfoPairs(s) {
-		if k == "password" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// conninfoPairs splits a keyword/value connection string as libpq's
-// conninfo_parse does: keyword = value, the value single-quoted (with \'
-// and \\) or up to the next blank (with \ escaping the next character).
-func conninfoPairs(s string) func(yield func(k, v string) bool) {
-	return func(yield func(k, v string) bool) {
-		i := 0
-		skip := func() {
-			for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\f' || s[i] == '\v') {
-				i++
-			}
-		}
-		for {
-			skip()
-			if i >= len(s) {
-				return
-			}
-			start := i
-			for i < len(s) && s[i] != '=' && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' {
-				i++
-			}
-			key := s[start:i]
-			skip()
-			if i >= len(s) || s[i] != '=' {
-				return // not a conninfo libpq accepts
-			}
-			i++
-			skip()
-			var v strings.Builder
-			if i < len(s) && s[i] == '\'' {
-				i++
-				for i < len(s) && s[i] != '\'' {
-					if s[i] == '\\' && i+1 < len(s) {
-						i++
-					}
-					v.WriteByte(s[i])
-					i++
-				}
-				i++
-			} else {
-				for i < len(s) && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v' {
-					if s[i] == '\\' && i+1 < len(s) {
-						i++
-					}
-					v.WriteByte(s[i])
-					i++
-				}
-			}
-			if !yield(key, v.String()) {
-				return
-			}
-		}
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,77 +19,6 @@ import (
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
-
-func TestPassfileMatches(t *testing.T) {
-	const host, port, db, user, pw = "10.0.0.1", "5432", "replication", "replicator", "s3cret"
-	for _, tc := range []struct {
-		name    string
-		content string
-		want    bool
-	}{
-		{"exact", "10.0.0.1:5432:replication:replicator:s3cret\n", true},
-		{"no newline at the end", "10.0.0.1:5432:replication:replicator:s3cret", true},
-		{"CRLF", "10.0.0.1:5432:replication:replicator:s3cret\r\n", true},
-		{"wildcards", "*:*:*:*:s3cret\n", true},
-		{"wildcard database", "10.0.0.1:5432:*:replicator:s3cret\n", true},
-		{"other password", "10.0.0.1:5432:replication:replicator:other\n", false},
-		{"first match wins", "*:*:*:replicator:other\n10.0.0.1:5432:replication:replicator:s3cret\n", false},
-		{"earlier entries for others are skipped", "10.0.0.2:5432:replication:replicator:x\n10.0.0.1:5433:*:*:x\n10.0.0.1:5432:postgres:replicator:x\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
-		{"comment", "#10.0.0.1:5432:replication:replicator:other\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
-		{"comment only at the start of a line", " #10.0.0.1:5432:replication:replicator:s3cret\n", false},
-		{"blank lines", "\n\n10.0.0.1:5432:replication:replicator:s3cret\n", true},
-		{"password stops at a colon", "10.0.0.1:5432:replication:replicator:s3cret:extra\n", true},
-		{"star is a wildcard only alone", "10.0.0.*:5432:replication:replicator:s3cret\n", false},
-		{"too few fields", "10.0.0.1:5432:replication\n", false},
-		{"empty", "", false},
-		{"prefix of the host", "10.0.0.10:5432:replication:replicator:s3cret\n", false},
-		{"host longer than the field", "10.0.0.:5432:replication:replicator:s3cret\n", false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := passfileMatches([]byte(tc.content), host, port, db, user, pw); got != tc.want {
-				t.Errorf("passfileMatches(%q) = %v, want %v", tc.content, got, tc.want)
-			}
-		})
-	}
-
-	// Escapes: \: and \\ in fields and in the password.
-	for _, tc := range []struct {
-		content, host, pw string
-		want              bool
-	}{
-		{`fe80\:\:1:5432:replication:replicator:a\:b\\c` + "\n", "fe80::1", `a:b\c`, true},
-		{`fe80::1:5432:replication:replicator:x` + "\n", "fe80::1", "x", true}, // libpq matches a ':' of the value literally, escaped or not
-		{`h:5432:replication:replicator:tail\` + "\n", "h", `tail\`, true},     // a final backslash is kept
-		{`h:5432:replication:replicator:\x\y` + "\n", "h", "xy", true},
-		{`h\:5432:replication:replicator:x` + "\n", "h", "x", false},
-	} {
-		if got := passfileMatches([]byte(tc.content), tc.host, "5432", "replication", "replicator", tc.pw); got != tc.want {
-			t.Errorf("passfileMatches(%q, host %q, password %q) = %v, want %v", tc.content, tc.host, tc.pw, got, tc.want)
-		}
-	}
-}
-
-func TestConninfoPasswords(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want []string
-	}{
-		{"host=a user=b password=secret", []string{"secret"}},
-		{"host=a password = 'with space' user=b", []string{"with space"}},
-		{`password='it\'s' host=a`, []string{"it's"}},
-		{`password=back\\slash`, []string{`back\slash`}},
-		{"host=a user=b", nil},
-		{"passwordx=1 password=2", []string{"2"}},
-		{"postgresql://u:p%40ss@h:5432/db?sslmode=disable", []string{"p@ss"}},
-		{"postgres://u@h/db?password=q&x=1", []string{"q"}},
-		{"postgres://u@h/db", nil},
-		{"broken 'string", nil},
-	} {
-		if got := conninfoPasswords(tc.in); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("conninfoPasswords(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
 
 func TestRedact(t *testing.T) {
 	sp, _ := writeSpec(t, specText(node{kind: "primary", name: "pg1", host: "127.0.0.2", port: 5432, dataDir: "/srv/pg1", socket: "/tmp"}))

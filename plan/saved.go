@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -91,35 +91,12 @@ func literalSecrets(sp *spec.Spec) []string {
 			out = append(out, fmt.Sprintf("cluster %s's replication password", c.Name))
 		}
 		for _, n := range c.Nodes() {
-			if n.AdminDSN.IsLiteral() && dsnHasPassword(n.AdminDSN.Reveal()) {
+			if n.AdminDSN.IsLiteral() && libpq.HasPassword(n.AdminDSN.Reveal()) {
 				out = append(out, fmt.Sprintf("%s/%s's admin_dsn with a password", c.Name, n.Name))
 			}
 		}
 	}
 	return out
-}
-
-// dsnHasPassword reports whether a libpq conninfo string or URL holds a
-// password.
-func dsnHasPassword(dsn string) bool {
-	if pairs, ok := parseConninfo(dsn); ok {
-		for _, p := range pairs {
-			if p.key == "password" {
-				return true
-			}
-		}
-		return false
-	}
-	// A URL: postgresql://user:password@host/…, or ?password=….
-	i := strings.Index(dsn, "://")
-	if i < 0 {
-		return strings.Contains(strings.ToLower(dsn), "password")
-	}
-	rest := dsn[i+3:]
-	if at := strings.IndexByte(rest, '@'); at >= 0 && strings.Contains(rest[:at], ":") {
-		return true
-	}
-	return strings.Contains(strings.ToLower(rest), "password=")
 }
 
 // Write writes the saved plan as indented JSON.

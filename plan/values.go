@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pgrepl/pgrepl/catalog"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -195,16 +196,16 @@ func pgreplSynchronous(value string, known func(string) bool) bool {
 // primary's pg_stat_replication (and synchronous_standby_names) know it,
 // and the passfile that holds the password, last.
 func primaryConninfo(c *spec.Cluster, sb *spec.Node) string {
-	pairs := []conninfoPair{
-		{"host", c.Primary.Host},
-		{"port", strconv.Itoa(c.Primary.Port)},
-		{"user", c.Replication.User},
-		{"application_name", sb.Name},
+	pairs := []libpq.Pair{
+		{Key: "host", Value: c.Primary.Host},
+		{Key: "port", Value: strconv.Itoa(c.Primary.Port)},
+		{Key: "user", Value: c.Replication.User},
+		{Key: "application_name", Value: sb.Name},
 	}
 	if needsPassword(c) {
-		pairs = append(pairs, conninfoPair{"passfile", sb.Passfile})
+		pairs = append(pairs, libpq.Pair{Key: "passfile", Value: sb.Passfile})
 	}
-	return formatConninfo(pairs)
+	return libpq.FormatConninfo(pairs)
 }
 
 // basebackupConninfo is what pg_basebackup -R writes for primary_conninfo
@@ -212,24 +213,24 @@ func primaryConninfo(c *spec.Cluster, sb *spec.Node) string {
 // the defaults PostgreSQL 15's libpq reports for a TCP connection. It is a
 // model: apply computes the real edit on the file pg_basebackup writes.
 func basebackupConninfo(c *spec.Cluster, sb *spec.Node) string {
-	pairs := []conninfoPair{{"user", c.Replication.User}}
+	pairs := []libpq.Pair{{Key: "user", Value: c.Replication.User}}
 	if needsPassword(c) {
-		pairs = append(pairs, conninfoPair{"passfile", sb.Passfile})
+		pairs = append(pairs, libpq.Pair{Key: "passfile", Value: sb.Passfile})
 	}
 	pairs = append(pairs,
-		conninfoPair{"channel_binding", "prefer"},
-		conninfoPair{"host", c.Primary.Host},
-		conninfoPair{"port", strconv.Itoa(c.Primary.Port)},
-		conninfoPair{"application_name", sb.Name},
-		conninfoPair{"sslmode", "prefer"},
-		conninfoPair{"sslcompression", "0"},
-		conninfoPair{"sslsni", "1"},
-		conninfoPair{"ssl_min_protocol_version", "TLSv1.2"},
-		conninfoPair{"gssencmode", "prefer"},
-		conninfoPair{"krbsrvname", "postgres"},
-		conninfoPair{"target_session_attrs", "any"},
+		libpq.Pair{Key: "channel_binding", Value: "prefer"},
+		libpq.Pair{Key: "host", Value: c.Primary.Host},
+		libpq.Pair{Key: "port", Value: strconv.Itoa(c.Primary.Port)},
+		libpq.Pair{Key: "application_name", Value: sb.Name},
+		libpq.Pair{Key: "sslmode", Value: "prefer"},
+		libpq.Pair{Key: "sslcompression", Value: "0"},
+		libpq.Pair{Key: "sslsni", Value: "1"},
+		libpq.Pair{Key: "ssl_min_protocol_version", Value: "TLSv1.2"},
+		libpq.Pair{Key: "gssencmode", Value: "prefer"},
+		libpq.Pair{Key: "krbsrvname", Value: "postgres"},
+		libpq.Pair{Key: "target_session_attrs", Value: "any"},
 	)
-	return formatConninfo(pairs)
+	return libpq.FormatConninfo(pairs)
 }
 
 // needsPassword reports whether standbys authenticate with a password.
@@ -237,20 +238,14 @@ func needsPassword(c *spec.Cluster) bool {
 	return c.Replication.AuthMethod != "trust" && c.Replication.Password.IsSet()
 }
 
-var (
-	// passfileEscaper escapes a field of a libpq password file.
-	passfileEscaper = strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	// autoConfQuoter escapes a value inside single quotes as
-	// pg_basebackup -R writes it (escape_quotes: ' and \ doubled).
-	autoConfQuoter = strings.NewReplacer(`'`, `''`, `\`, `\\`)
-)
+// autoConfQuoter escapes a value inside single quotes as pg_basebackup -R
+// writes it (escape_quotes: ' and \ doubled).
+var autoConfQuoter = strings.NewReplacer(`'`, `''`, `\`, `\\`)
 
 // passfileLine is the entry of a standby's password file, with the password
 // shown as pw: host:port:replication:user:password, ':' and '\' escaped.
 func passfileLine(c *spec.Cluster, pw string) string {
-	esc := func(s string) string {
-		return passfileEscaper.Replace(s)
-	}
+	esc := libpq.EscapePassfileField
 	return fmt.Sprintf("%s:%d:replication:%s:%s", esc(c.Primary.Host), c.Primary.Port, esc(c.Replication.User), pw)
 }
 

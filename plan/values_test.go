@@ -69,33 +69,6 @@ func TestUnifiedDiffMatchesGNU(t *testing.T) {
 }
 
 func TestConninfo(t *testing.T) {
-	pairs, ok := parseConninfo(`host=127.0.0.2 port = 5432 user='rep user' passfile='/a b/c\'d' application_name=pg\ 2`)
-	if !ok {
-		t.Fatal("did not parse")
-	}
-	want := []conninfoPair{{"host", "127.0.0.2"}, {"port", "5432"}, {"user", "rep user"}, {"passfile", "/a b/c'd"}, {"application_name", "pg 2"}}
-	if len(pairs) != len(want) {
-		t.Fatalf("got %v", pairs)
-	}
-	for i := range want {
-		if pairs[i] != want[i] {
-			t.Errorf("pair %d: got %v, want %v", i, pairs[i], want[i])
-		}
-	}
-	back, ok := parseConninfo(formatConninfo(pairs))
-	if !ok || len(back) != len(pairs) {
-		t.Fatalf("format does not parse back: %q", formatConninfo(pairs))
-	}
-	for i := range back {
-		if back[i] != pairs[i] {
-			t.Errorf("round trip of %v gave %v", pairs[i], back[i])
-		}
-	}
-	for _, bad := range []string{"host", "host=", "=x", "host='unterminated", "postgresql://u@h/db"} {
-		if p, ok := parseConninfo(bad); ok && bad != "host=" {
-			t.Errorf("%q parsed as %v", bad, p)
-		}
-	}
 	same := []struct {
 		a, b string
 		want bool

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/pgrepl/pgrepl/catalog"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 )
 
 // Defaults that the spec fills in (Debian's layout where it has one).
@@ -324,7 +325,7 @@ func (l *loader) decodeNode(ctx *hcl.EvalContext, b *hclsyntax.Block, s schema, 
 	nd.sourceAddress = l.str(ctx, attrs["source_address"])
 	nd.passfile = l.str(ctx, attrs["passfile"])
 	nd.adminDSN = l.secret(ctx, attrs["admin_dsn"])
-	if nd.adminDSN.set && nd.adminDSN.v.IsLiteral() && dsnHasPassword(nd.adminDSN.v.Reveal()) {
+	if nd.adminDSN.set && nd.adminDSN.v.IsLiteral() && libpq.HasPassword(nd.adminDSN.v.Reveal()) {
 		l.warnf(nd.adminDSN.rng, "Password written in the spec",
 			"This admin_dsn holds a password, so anyone who can read this file or its history can read it. Read the DSN with env(\"…\") or file(\"…\"), or use a password file (~/.pgpass) or peer authentication.")
 	}
@@ -637,18 +638,6 @@ func validAddress(a string) bool {
 		return true
 	}
 	return validHost(a)
-}
-
-// dsnHasPassword reports whether a conninfo string or URL holds a password.
-func dsnHasPassword(dsn string) bool {
-	if strings.Contains(dsn, "://") {
-		rest := dsn[strings.Index(dsn, "://")+3:]
-		if at := strings.IndexByte(rest, '@'); at >= 0 && strings.Contains(rest[:at], ":") {
-			return true
-		}
-		return strings.Contains(strings.ToLower(rest), "password=")
-	}
-	return regexp.MustCompile(`(?i)(^|\s)password\s*=`).MatchString(dsn)
 }
 
 func quoteList(list []string) string {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -316,7 +317,7 @@ func literalSecretRanges(f *hcl.File) []hcl.Range {
 			out = append(out, a.Expr.Range())
 		case "admin_dsn":
 			v, diags := a.Expr.Value(nil)
-			if diags.HasErrors() || v.IsNull() || !v.IsWhollyKnown() || v.Type() != cty.String || dsnHasPassword(v.AsString()) {
+			if diags.HasErrors() || v.IsNull() || !v.IsWhollyKnown() || v.Type() != cty.String || libpq.HasPassword(v.AsString()) {
 				out = append(out, a.Expr.Range())
 			}
 		}
