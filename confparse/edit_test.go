@@ -2,7 +2,6 @@ package confparse
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,19 +9,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// The -update flag rewrites golden files. Another file of this package's
-// tests may define it too, so it is registered only once, and read by name.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func confUpdateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // splitKeep splits b into lines, each with its terminator.
 func confSplitKeep(b []byte) []string {
@@ -211,8 +197,8 @@ func TestConfEditGolden(t *testing.T) {
 					}
 				}
 			}
-			confGolden(t, filepath.Join(dir, "want"), f.Bytes())
-			confGolden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
+			checkGolden(t, filepath.Join(dir, "want"), f.Bytes())
+			checkGolden(t, filepath.Join(dir, "want.edits"), []byte(log.String()))
 
 			// The same edits one after the other, the bytes not looked at
 			// in between (so that each edit may write over the last one's):
@@ -240,25 +226,6 @@ func TestConfEditGolden(t *testing.T) {
 				t.Errorf("bytes given out before the edits changed to\n%s", given)
 			}
 		})
-	}
-}
-
-// golden compares got with the golden file at path, or rewrites it with
-// -update.
-func confGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if confUpdateGolden() {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -2,7 +2,6 @@ package confparse
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,27 +10,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// The -update flag rewrites golden files. Another file of the package may
-// define it too; whoever comes first does.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
-
-func goldenUpdate() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
 
 // replicationRule is the rule the planner adds for a standby.
 func replicationRule(addr string) HBARule {
@@ -134,18 +112,7 @@ func TestHBAEditGolden(t *testing.T) {
 			}
 			got := f.Bytes()
 			wantPath := filepath.Join(dir, "want.conf")
-			if goldenUpdate() {
-				if err := os.WriteFile(wantPath, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(wantPath)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("edited file differs from %s\n got:\n%s\nwant:\n%s", wantPath, got, want)
-			}
+			checkGolden(t, wantPath, got)
 			// Only the edited lines changed: the unchanged lines of the input
 			// are all there, in order.
 			assertLinesKept(t, in, got)

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -12,13 +11,6 @@ import (
 
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 )
-
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(""), &out, &errb)
-	return out.String(), errb.String(), code
-}
 
 func writeTemp(t *testing.T, name, content string) string {
 	t.Helper()

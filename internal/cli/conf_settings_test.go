@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,43 +12,10 @@ import (
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 )
 
-// The -update flag rewrites golden files; other tests of this package may
-// define it too, so it is registered once and read by name.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files under testdata/")
-	}
-}
-
-func settingsUpdateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-// runSettingsCLI runs the command line and returns its exit code, stdout, stderr.
-func runSettingsCLI(args ...string) (int, string, string) {
-	var out, errOut bytes.Buffer
-	code := Main(args, strings.NewReader(""), &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 // settingsGolden compares got, with dir replaced by $DIR, to a golden file.
 func settingsGolden(t *testing.T, path, dir, got string) {
 	t.Helper()
-	got = strings.ReplaceAll(got, dir, "$DIR")
-	if settingsUpdateGolden() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
-	}
+	checkGolden(t, path, strings.ReplaceAll(got, dir, "$DIR"))
 }
 
 func TestConfSettingsGolden(t *testing.T) {
@@ -67,14 +33,14 @@ func TestConfSettingsGolden(t *testing.T) {
 		{"main.json", []string{"conf", "settings", conf, "--format", "json"}},
 		{"main-no-auto.txt", []string{"conf", "settings", conf, "--data-dir="}},
 	} {
-		code, stdout, stderr := runSettingsCLI(tc.args...)
+		code, stdout, stderr := run(t, "", tc.args...)
 		if code != 0 || stderr != "" {
 			t.Fatalf("%v: exit %d, stderr %s", tc.args, code, stderr)
 		}
 		settingsGolden(t, filepath.Join(dir, tc.golden), dir, stdout)
 	}
 	// The JSON has exactly pg_file_settings' columns.
-	_, stdout, _ := runSettingsCLI("conf", "settings", conf, "--format", "json")
+	_, stdout, _ := run(t, "", "conf", "settings", conf, "--format", "json")
 	var rows []map[string]any
 	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
 		t.Fatal(err)
@@ -95,21 +61,21 @@ func TestConfSettingsErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runSettingsCLI("conf", "settings", filepath.Join(dir, "broken/postgresql.conf"), "--format", "json")
+	code, stdout, stderr := run(t, "", "conf", "settings", filepath.Join(dir, "broken/postgresql.conf"), "--format", "json")
 	want := `Error: syntax error in file "` + filepath.Join(dir, "broken/inc.conf") + `" line 2, near token "server.log"` + "\n" +
 		`configuration file "` + filepath.Join(dir, "broken/postgresql.conf") + `" contains errors` + "\n"
 	if code != ExitError || stdout != "" || stderr != want {
 		t.Errorf("broken: exit %d, stdout %q, stderr\n%s\nwant\n%s", code, stdout, stderr, want)
 	}
-	code, _, stderr = runSettingsCLI("conf", "settings", filepath.Join(dir, "nonexistent.conf"))
+	code, _, stderr = run(t, "", "conf", "settings", filepath.Join(dir, "nonexistent.conf"))
 	if code != ExitError || !strings.Contains(stderr, `could not open configuration file "`+filepath.Join(dir, "nonexistent.conf")+`": No such file or directory`) {
 		t.Errorf("missing file: exit %d, stderr %s", code, stderr)
 	}
-	code, _, stderr = runSettingsCLI("conf", "settings", filepath.Join(dir, "main/postgresql.conf"), "--format", "yaml")
+	code, _, stderr = run(t, "", "conf", "settings", filepath.Join(dir, "main/postgresql.conf"), "--format", "yaml")
 	if code != ExitError || !strings.Contains(stderr, "--format") {
 		t.Errorf("bad format: exit %d, stderr %s", code, stderr)
 	}
-	code, _, _ = runSettingsCLI("conf", "settings")
+	code, _, _ = run(t, "", "conf", "settings")
 	if code != ExitError {
 		t.Errorf("no FILE: exit %d", code)
 	}
@@ -136,7 +102,7 @@ func TestConfSettingsDataDir(t *testing.T) {
 	write(filepath.Join(etc, "postgresql.auto.conf"), "work_mem = '3MB'\n")
 	winner := func(args ...string) string {
 		t.Helper()
-		code, stdout, stderr := runSettingsCLI(append([]string{"conf", "settings", filepath.Join(etc, "postgresql.conf"), "--format", "json"}, args...)...)
+		code, stdout, stderr := run(t, "", append([]string{"conf", "settings", filepath.Join(etc, "postgresql.conf"), "--format", "json"}, args...)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
@@ -186,7 +152,7 @@ func TestConfSettingsAgreesWithPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := runSettingsCLI("conf", "settings", filepath.Join(s.DataDir, "postgresql.conf"), "--format", "json")
+	code, stdout, stderr := run(t, "", "conf", "settings", filepath.Join(s.DataDir, "postgresql.conf"), "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -116,7 +116,7 @@ func TestStateCommand(t *testing.T) {
 			pg2.Passfile == nil || !pg2.Passfile.Matches || pg2.DataDir.SystemIdentifier != pg1.DataDir.SystemIdentifier {
 			t.Errorf("pg2: %+v passfile %+v", pg2.Server, pg2.Passfile)
 		}
-		if goldenUpdate() {
+		if *update {
 			saveSnapshot(t, "streaming-pair.json", out)
 		}
 	})
@@ -170,7 +170,7 @@ func TestStateCommand(t *testing.T) {
 			!strings.Contains(out, "server     down: ") {
 			t.Errorf("text of a fresh pair (exit %d):\n%s", code, out)
 		}
-		if goldenUpdate() {
+		if *update {
 			saveSnapshot(t, "fresh-pair.json", jsonOut)
 		}
 	})

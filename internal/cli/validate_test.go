@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,53 +9,13 @@ import (
 	"testing"
 )
 
-// -update rewrites golden files instead of comparing them. Another test
-// file of this package may define the same flag as a package variable (which
-// is initialized before any init runs); then this one only looks it up.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func goldenUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
 const goldenPassword = "golden-Pa55word-never-shown"
-
-// run runs pgrepl with args from the repository root and returns its exit
-// code, stdout and stderr.
-func run(t *testing.T, stdin string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := Main(args, strings.NewReader(stdin), &out, &errOut)
-	return code, out.String(), errOut.String()
-}
 
 // chdirRoot makes the repository root the working directory, so that paths
 // in golden files are the short ones a user would type.
 func chdirRoot(t *testing.T) {
 	t.Helper()
 	t.Chdir(filepath.Join("..", ".."))
-}
-
-func checkGolden(t *testing.T, path, got string) {
-	t.Helper()
-	if goldenUpdate() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 // TestValidateGolden runs pgrepl validate on the example specs and on the
