@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -430,6 +431,26 @@ func TestTwoClusters(t *testing.T) {
 	for _, c := range q.Changes {
 		if c.Cluster != "other" {
 			t.Errorf("--target other/pg2 plans %s/%s", c.Cluster, c.Node)
+		}
+	}
+}
+
+func TestTargetClusters(t *testing.T) {
+	sp := loadSpec(t, threeSpec)
+	if got := plan.TargetClusters(sp, nil); !reflect.DeepEqual(got, []string{"billing"}) {
+		t.Errorf("no targets: %q", got)
+	}
+	for _, tc := range []struct {
+		targets []string
+		want    []string
+	}{
+		{[]string{"pg2"}, []string{"billing"}},
+		{[]string{"billing/pg3"}, []string{"billing"}},
+		{[]string{"other/pg3"}, nil},
+		{[]string{"nope"}, nil},
+	} {
+		if got := plan.TargetClusters(sp, tc.targets); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("TargetClusters(%q) = %q, want %q", tc.targets, got, tc.want)
 		}
 	}
 }

@@ -67,25 +67,53 @@ func Make(sp *spec.Spec, st *state.State, opts Options) (*Plan, error) {
 	return p, nil
 }
 
+// nodesNamed returns the nodes that a --target or --replace value names,
+// NODE in any cluster or CLUSTER/NODE, with their clusters.
+func nodesNamed(sp *spec.Spec, name string) (nodes []*spec.Node, clusters []*spec.Cluster) {
+	clusterName, nodeName, qualified := strings.Cut(name, "/")
+	if !qualified {
+		nodeName, clusterName = clusterName, ""
+	}
+	for _, c := range sp.Clusters {
+		if clusterName != "" && c.Name != clusterName {
+			continue
+		}
+		if n := c.Node(nodeName); n != nil {
+			nodes, clusters = append(nodes, n), append(clusters, c)
+		}
+	}
+	return nodes, clusters
+}
+
+// TargetClusters returns, in spec order, the clusters that a plan with
+// these targets may change: all of them when there are no targets. Apply
+// locks them before it observes.
+func TargetClusters(sp *spec.Spec, targets []string) []string {
+	in := map[string]bool{}
+	for _, t := range targets {
+		_, clusters := nodesNamed(sp, t)
+		for _, c := range clusters {
+			in[c.Name] = true
+		}
+	}
+	var out []string
+	for _, c := range sp.Clusters {
+		if len(targets) == 0 || in[c.Name] {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // resolveOptions finds the nodes Targets and Replace name.
 func resolveOptions(sp *spec.Spec, opts Options) (selection, []Problem) {
 	sel := selection{targets: map[*spec.Node]bool{}, replace: map[*spec.Node]bool{}}
 	var problems []Problem
 	find := func(flag, name string) *spec.Node {
-		clusterName, nodeName, qualified := strings.Cut(name, "/")
-		if !qualified {
-			nodeName, clusterName = clusterName, ""
-		}
-		var found []*spec.Node
+		found, clusters := nodesNamed(sp, name)
 		var where []string
-		for _, c := range sp.Clusters {
-			if clusterName != "" && c.Name != clusterName {
-				continue
-			}
-			if n := c.Node(nodeName); n != nil {
-				found = append(found, n)
-				where = append(where, c.Name+"/"+n.Name)
-			}
+		for i, n := range found {
+			where = append(where, clusters[i].Name+"/"+n.Name)
 		}
 		switch len(found) {
 		case 0:
@@ -94,7 +122,7 @@ func resolveOptions(sp *spec.Spec, opts Options) (selection, []Problem) {
 		case 1:
 			return found[0]
 		}
-		problems = append(problems, Problem{Message: fmt.Sprintf("%s %s: several clusters have a node %q (%s); write CLUSTER/NODE", flag, name, nodeName, strings.Join(where, ", "))})
+		problems = append(problems, Problem{Message: fmt.Sprintf("%s %s: several clusters have a node %q (%s); write CLUSTER/NODE", flag, name, found[0].Name, strings.Join(where, ", "))})
 		return nil
 	}
 	for _, t := range opts.Targets {

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/pgrepl/pgrepl/apply"
@@ -95,14 +94,14 @@ func runApply(ctx context.Context, g *globals, f applyFlags) error {
 	if !f.autoApprove && !isTerminal(g.stdin) {
 		return exitCode(ExitError, errors.New("apply needs your approval, and there is no terminal to ask it on: run \"pgrepl apply --auto-approve\", or save a plan with \"pgrepl plan --out FILE\" and apply that file"))
 	}
-	sp, err := loadApplySpec(g)
+	sp, err := loadSpec(g)
 	if err != nil {
 		return err
 	}
 	pool := host.NewPool()
 	defer pool.Close()
 
-	locks, err := lockClusters(ctx, g, sp, pool, clustersInScope(sp, f.targets), f.lockTimeout)
+	locks, err := lockClusters(ctx, g, sp, pool, plan.TargetClusters(sp, f.targets), f.lockTimeout)
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
@@ -153,7 +152,7 @@ func runApplySaved(ctx context.Context, g *globals, f applyFlags, file string) e
 	pool := host.NewPool()
 	defer pool.Close()
 
-	locks, err := lockClusters(ctx, g, sp, pool, clustersInScope(sp, saved.Options.Targets), f.lockTimeout)
+	locks, err := lockClusters(ctx, g, sp, pool, plan.TargetClusters(sp, saved.Options.Targets), f.lockTimeout)
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
@@ -239,51 +238,6 @@ func askApproval(g *globals) (bool, error) {
 		return false, fmt.Errorf("read the answer: %w", err)
 	}
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-// loadApplySpec loads --spec, printing its diagnostics to stderr.
-func loadApplySpec(g *globals) (*spec.Spec, error) {
-	sp, diags := spec.Load(g.spec, spec.Options{})
-	return sp, checkDiags(g, sp, diags, g.spec)
-}
-
-func checkDiags(g *globals, sp *spec.Spec, diags hcl.Diagnostics, what string) error {
-	if len(diags) > 0 {
-		var files map[string]*hcl.File
-		if sp != nil {
-			files = sp.DiagnosticFiles()
-		}
-		if err := writeDiagnostics(g, g.stderr, files, diags); err != nil {
-			return err
-		}
-	}
-	if diags.HasErrors() || sp == nil {
-		errs, warns := countDiags(diags)
-		return exitCode(ExitError, fmt.Errorf("%s is not valid: %s", what, diagCounts(errs, warns)))
-	}
-	return nil
-}
-
-// clustersInScope names the clusters that --target leaves in the apply
-// (all without it).
-func clustersInScope(sp *spec.Spec, targets []string) []string {
-	var out []string
-	for _, c := range sp.Clusters {
-		in := len(targets) == 0
-		for _, t := range targets {
-			cluster, node, qualified := strings.Cut(t, "/")
-			if !qualified {
-				node, cluster = cluster, ""
-			}
-			if (cluster == "" || cluster == c.Name) && c.Node(node) != nil {
-				in = true
-			}
-		}
-		if in {
-			out = append(out, c.Name)
-		}
-	}
-	return out
 }
 
 // lockClusters takes the apply locks, saying so when it waits.
