@@ -19,19 +19,6 @@ import (
 	"github.com/pgrepl/pgrepl/verify"
 )
 
-// systemID returns pg_controldata's "Database system identifier" of dir.
-func systemID(t *testing.T, dir string) string {
-	t.Helper()
-	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), dir)
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "Database system identifier:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("no system identifier in pg_controldata %s:\n%s", dir, out)
-	return ""
-}
-
 // TestBasebackup rebuilds a standby whose data directory held another
 // cluster, through failures first: not enough space, a wrong password, a
 // pg_basebackup killed half way; then for real, and streams.
@@ -55,7 +42,7 @@ func TestBasebackup(t *testing.T) {
 	// The standby's host held another cluster, stopped.
 	other := pgtest.Start(t, pgtest.Options{Host: "127.0.0.3"})
 	other.Stop(t)
-	otherID := systemID(t, other.DataDir)
+	otherID := pgtest.SystemID(t, other.DataDir)
 	s := serverNode(t, other, "pg2", spec.Standby)
 	passfile := spec.DefaultPassfile(other.DataDir)
 	s.Spec.Passfile = passfile
@@ -75,7 +62,7 @@ func TestBasebackup(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not enough free space") {
 			t.Fatalf("Basebackup without space: %v", err)
 		}
-		if r.MovedAside != "" || systemID(t, other.DataDir) != otherID {
+		if r.MovedAside != "" || pgtest.SystemID(t, other.DataDir) != otherID {
 			t.Fatal("data directory touched by a refused basebackup")
 		}
 	})
@@ -107,7 +94,7 @@ func TestBasebackup(t *testing.T) {
 			}
 		}
 		// The old cluster is intact where the message says.
-		if got := systemID(t, aside); got != otherID {
+		if got := pgtest.SystemID(t, aside); got != otherID {
 			t.Fatalf("moved-aside directory has system id %s, want %s", got, otherID)
 		}
 		if _, err := os.Stat(other.DataDir); !errors.Is(err, os.ErrNotExist) {
@@ -145,7 +132,7 @@ func TestBasebackup(t *testing.T) {
 		if _, err := os.Stat(other.DataDir); !errors.Is(err, os.ErrNotExist) {
 			t.Fatalf("data directory after a killed basebackup: %v", err)
 		}
-		if got := systemID(t, aside); got != otherID {
+		if got := pgtest.SystemID(t, aside); got != otherID {
 			t.Fatal("the first moved-aside directory changed")
 		}
 	})
@@ -176,7 +163,7 @@ func TestBasebackup(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(other.DataDir, ".s.PGSQL.5432.lock")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the primary's socket lock file was left in the new data directory: %v", err)
 		}
-		if got, want := systemID(t, other.DataDir), systemID(t, primary.DataDir); got != want {
+		if got, want := pgtest.SystemID(t, other.DataDir), pgtest.SystemID(t, primary.DataDir); got != want {
 			t.Fatalf("standby system id %s, primary's %s", got, want)
 		}
 		mu.Lock()
@@ -222,7 +209,7 @@ func TestBasebackup(t *testing.T) {
 			t.Fatalf("the active slot was not dropped: %s", got)
 		}
 		// Everything ever there is still there.
-		if got := systemID(t, aside); got != otherID {
+		if got := pgtest.SystemID(t, aside); got != otherID {
 			t.Fatal("the moved-aside directory changed")
 		}
 	})

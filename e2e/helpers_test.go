@@ -58,7 +58,7 @@ func newPair(t *testing.T, password string) *pair {
 	p.primary.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
 	p.standby = pgtest.Start(t, pgtest.Options{Host: "127.0.0.3"})
 	p.standby.Exec(t, "CREATE TABLE precious (x text); INSERT INTO precious VALUES ('the old cluster''s data')")
-	p.standbyID = systemID(t, p.standby.DataDir)
+	p.standbyID = pgtest.SystemID(t, p.standby.DataDir)
 	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func (p *pair) requireOldClusterIntact() {
 		if _, err := os.Stat(filepath.Join(d, "global", "pg_control")); err != nil {
 			continue
 		}
-		if systemID(t, d) == p.standbyID {
+		if pgtest.SystemID(t, d) == p.standbyID {
 			if found != "" {
 				t.Fatalf("the old cluster is in both %s and %s", found, d)
 			}
@@ -303,18 +303,6 @@ func (p *pair) requireOldClusterIntact() {
 	if strings.TrimSpace(out) != "the old cluster's data" {
 		t.Errorf("the old cluster's table holds %q", out)
 	}
-}
-
-func systemID(t *testing.T, dir string) string {
-	t.Helper()
-	out := pgtest.Run(t, filepath.Join(pgtest.BinDir(), "pg_controldata"), dir)
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, "Database system identifier:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("no system identifier in pg_controldata %s", dir)
-	return ""
 }
 
 func testCtx(t *testing.T) context.Context {

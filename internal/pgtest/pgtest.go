@@ -370,6 +370,20 @@ func (s *Server) Psql(t testing.TB, sql string) string {
 	return strings.TrimRight(out, "\n")
 }
 
+// SystemID returns pg_controldata's "Database system identifier" of the
+// data directory dir: which cluster it holds.
+func SystemID(t testing.TB, dir string) string {
+	t.Helper()
+	out := Run(t, filepath.Join(BinDir(), "pg_controldata"), dir)
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "Database system identifier:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no system identifier in pg_controldata %s:\n%s", dir, out)
+	return ""
+}
+
 // Log returns the server log.
 func (s *Server) Log(t testing.TB) string {
 	t.Helper()

@@ -59,3 +59,12 @@ func TestStandbyStreams(t *testing.T) {
 		t.Errorf("pg_stat_replication = %q", got)
 	}
 }
+
+func TestSystemIDTellsClustersApart(t *testing.T) {
+	a := Init(t, Options{Host: "127.0.0.2"})
+	b := Init(t, Options{Host: "127.0.0.3"})
+	ida, idb := SystemID(t, a.DataDir), SystemID(t, b.DataDir)
+	if ida == "" || ida == idb {
+		t.Errorf("system identifiers %q and %q", ida, idb)
+	}
+}
