@@ -718,11 +718,7 @@ func (ex *executor) verify(ctx context.Context, c *spec.Cluster, n *Node, ch *pl
 	ex.res.Verify = append(ex.res.Verify, rep)
 	for _, sb := range rep.Standbys {
 		for _, chk := range sb.Checks {
-			mark := "✓"
-			if !chk.OK {
-				mark = "✗"
-			}
-			ex.out.line("    %s %-12s %s", mark, chk.Name, chk.Detail)
+			ex.out.line("    %s", verify.CheckLine(chk, false))
 		}
 	}
 	if !rep.OK {

@@ -46,16 +46,25 @@ func WriteText(w io.Writer, reports []*Report, color bool) error {
 			}
 			fmt.Fprintf(&b, ", lag %s, %.1fs)\n", pretty.Bytes(s.LagBytes), s.LagSeconds)
 			for _, c := range s.Checks {
-				mark := paint("32", "✓")
-				if !c.OK {
-					mark = paint("31", "✗")
-				}
-				fmt.Fprintf(&b, "    %s %-12s %s\n", mark, c.Name, c.Detail)
+				fmt.Fprintf(&b, "    %s\n", CheckLine(c, color))
 			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// CheckLine is one check as people read it: "✓ streaming    detail", the
+// mark green or red only when color is set.
+func CheckLine(c Check, color bool) string {
+	mark, code := "✓", "32"
+	if !c.OK {
+		mark, code = "✗", "31"
+	}
+	if color {
+		mark = "\x1b[" + code + "m" + mark + "\x1b[0m"
+	}
+	return fmt.Sprintf("%s %-12s %s", mark, c.Name, c.Detail)
 }
 
 // WriteJSON prints reports for programs:
