@@ -12,8 +12,8 @@ import (
 // identity is what switching to a user takes without runuser: its IDs and
 // groups, and the variables runuser sets from its account.
 type identity struct {
-	cred              *syscall.Credential
-	name, home, shell string
+	cred       *syscall.Credential
+	name, home string
 }
 
 // passwdFile is where lookupIdentity reads accounts.
@@ -53,22 +53,19 @@ func lookupIdentity(name string) *identity {
 			}
 			groups = append(groups, uint32(n))
 		}
-		shell := fields[6]
-		if shell == "" {
-			shell = "/bin/sh" // as su and runuser
-		}
 		return &identity{
 			cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: groups},
-			name: name, home: fields[5], shell: shell,
+			name: name, home: fields[5],
 		}
 	}
 	return nil
 }
 
-// env is base as runuser -u passes it on: HOME and SHELL from the account,
-// and USER and LOGNAME unless the account is root's.
+// env is base as "runuser -u name -- command" passes it on: HOME from the
+// account, and USER and LOGNAME unless the account is root's. SHELL passes
+// through unchanged: runuser sets it only when it starts a shell.
 func (id *identity) env(base []string) []string {
-	set := map[string]string{"HOME": id.home, "SHELL": id.shell}
+	set := map[string]string{"HOME": id.home}
 	if id.cred.Uid != 0 {
 		set["USER"], set["LOGNAME"] = id.name, id.name
 	}
@@ -79,7 +76,7 @@ func (id *identity) env(base []string) []string {
 			out = append(out, kv)
 		}
 	}
-	for _, k := range []string{"HOME", "SHELL", "USER", "LOGNAME"} {
+	for _, k := range []string{"HOME", "USER", "LOGNAME"} {
 		if v, ok := set[k]; ok {
 			out = append(out, k+"="+v)
 		}

@@ -96,6 +96,25 @@ func TestLocalLightAsPostgres(t *testing.T) {
 	testCommands(t, lightRuns{l}, "postgres")
 
 	t.Setenv("PGREPL_REPLICATION_PASSWORD", "hunter2-do-not-leak")
+	// runuser passes SHELL through as it finds it; CI's environment has
+	// none, a login shell has one.
+	for _, shell := range []string{"", "/bin/zsh"} {
+		t.Run("SHELL="+shell, func(t *testing.T) {
+			if shell == "" {
+				t.Setenv("SHELL", "")
+				os.Unsetenv("SHELL")
+			} else {
+				t.Setenv("SHELL", shell)
+			}
+			compareLightWithRunuser(t, l, shell)
+		})
+	}
+}
+
+// compareLightWithRunuser runs a probe as postgres both ways and fails
+// unless the two see the same user, groups, environment, umask and
+// directory.
+func compareLightWithRunuser(t *testing.T, l *Local, shell string) {
 	ctx := testCtx(t)
 	// What the command sees of itself: who, its groups, its environment
 	// (sorted), and its parent (runuser, or pgrepl itself).
@@ -128,6 +147,9 @@ func TestLocalLightAsPostgres(t *testing.T) {
 	if !strings.Contains(out[true], "uid=") || !strings.Contains(out[true], "HOME=") || !strings.Contains(out[true], "USER=postgres") {
 		t.Fatalf("unexpected output:\n%s", out[true])
 	}
+	if got := strings.Contains(out[true], "\nSHELL="+shell+"\n"); got != (shell != "") {
+		t.Fatalf("SHELL=%q in pgrepl's environment, the command sees:\n%s", shell, out[true])
+	}
 }
 
 func TestLookupIdentity(t *testing.T) {
@@ -146,7 +168,7 @@ postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
 	t.Cleanup(func() { passwdFile = saved })
 
 	id := lookupIdentity("noshell")
-	if id == nil || id.cred.Uid != 4242 || id.cred.Gid != 4343 || id.home != "/var/empty" || id.shell != "/bin/sh" {
+	if id == nil || id.cred.Uid != 4242 || id.cred.Gid != 4343 || id.home != "/var/empty" {
 		t.Fatalf("noshell: %+v", id)
 	}
 	for _, name := range []string{"nobody-here", "bad", "short", "roo"} {
@@ -155,12 +177,12 @@ postgres:x:101:104:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
 		}
 	}
 	env := id.env([]string{"PATH=/bin", "HOME=/root", "USER=root", "LC_ALL=C", "SHELL=/bin/zsh"})
-	want := []string{"PATH=/bin", "LC_ALL=C", "HOME=/var/empty", "SHELL=/bin/sh", "USER=noshell", "LOGNAME=noshell"}
+	want := []string{"PATH=/bin", "LC_ALL=C", "SHELL=/bin/zsh", "HOME=/var/empty", "USER=noshell", "LOGNAME=noshell"}
 	if strings.Join(env, " ") != strings.Join(want, " ") {
 		t.Errorf("env %q, want %q", env, want)
 	}
 	// Root keeps USER and LOGNAME, as with runuser.
-	if root := lookupIdentity("root"); root == nil || strings.Join(root.env([]string{"USER=me"}), " ") != "USER=me HOME=/root SHELL=/bin/bash" {
+	if root := lookupIdentity("root"); root == nil || strings.Join(root.env([]string{"USER=me"}), " ") != "USER=me HOME=/root" {
 		t.Errorf("root: %+v", root)
 	}
 	passwdFile = filepath.Join(dir, "missing")
