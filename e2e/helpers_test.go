@@ -16,8 +16,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,8 @@ type pair struct {
 	ssh map[string]*sshtest.Server
 	// primarySettings are extra settings of the primary in the spec.
 	primarySettings map[string]string
+	// standbyRemoved leaves the standby out of the spec.
+	standbyRemoved bool
 }
 
 // newPair starts two unrelated servers: pg1 on 127.0.0.2 with some data,
@@ -96,32 +100,19 @@ func (p *pair) writeSpec() {
 				srv.Port, srv.ClientKeyFile, srv.KnownHostsFile)
 		}
 		fmt.Fprintf(&b, "    settings = {\n      listen_addresses        = %q\n      unix_socket_directories = %q\n", s.Host, s.SocketDir)
-		for _, k := range sortedKeys(extra) {
+		for _, k := range slices.Sorted(maps.Keys(extra)) {
 			fmt.Fprintf(&b, "      %s = %q\n", k, extra[k])
 		}
 		b.WriteString("    }\n  }\n")
 	}
 	node("primary", "pg1", p.primary, p.primarySettings)
-	node("standby", "pg2", p.standby, nil)
+	if !p.standbyRemoved {
+		node("standby", "pg2", p.standby, nil)
+	}
 	b.WriteString("}\n")
 	if err := os.WriteFile(p.spec, []byte(b.String()), 0o644); err != nil {
 		p.t.Fatal(err)
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := range keys {
-		for j := i + 1; j < len(keys); j++ {
-			if keys[j] < keys[i] {
-				keys[i], keys[j] = keys[j], keys[i]
-			}
-		}
-	}
-	return keys
 }
 
 // run is one pgrepl command's outcome.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgrepl/pgrepl/internal/pgtest"
 )
@@ -54,5 +55,64 @@ func TestReplicaReconfigured(t *testing.T) {
 	}
 	p.verifyGreen()
 	p.runbookChecks()
+	p.requireNoChanges()
+}
+
+// TestStandbyRemoved: a streaming standby leaves the spec. The plan drops
+// its slot first (ending its walsender), then removes its pg_hba.conf rule
+// and reloads; afterwards the primary holds neither, the standby no longer
+// streams (its slot is gone), its data is untouched, and the next plan has
+// nothing to do.
+func TestStandbyRemoved(t *testing.T) {
+	t.Parallel()
+	const password = "removed-e2e-Secret-0c9e"
+	p := newPair(t, password)
+	if r := p.pgrepl("apply", "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply:\n%s", r)
+	}
+	p.runbookChecks()
+	hbaFile := filepath.Join(p.primary.DataDir, "pg_hba.conf")
+	if !strings.Contains(readFile(t, hbaFile), "# pgrepl: demo/pg2 slot=pg2") {
+		t.Fatalf("pg_hba.conf holds no rule for pg2:\n%s", readFile(t, hbaFile))
+	}
+
+	p.standbyRemoved = true
+	p.writeSpec()
+	pl := p.plan()
+	var steps []string
+	for _, ch := range pl.Changes {
+		steps = append(steps, ch.Node+":"+string(ch.Action))
+	}
+	if got, want := strings.Join(steps, " "), "pg1:drop_slot pg1:edit_file pg1:reload"; got != want {
+		t.Fatalf("plan steps %q, want %q", got, want)
+	}
+	if s := pl.Changes[0].Slot; s == nil || s.Name != "pg2" || !s.Active || !pl.Changes[0].Destructive {
+		t.Fatalf("drop_slot: %+v", pl.Changes[0])
+	}
+	r := p.pgrepl("apply", "--auto-approve")
+	if r.code != 0 {
+		t.Fatalf("apply without pg2:\n%s", r)
+	}
+	t.Logf("%s", r)
+
+	if got := p.primary.Psql(t, "SELECT count(*) FROM pg_replication_slots"); got != "0" {
+		t.Errorf("slots left on the primary: %s", got)
+	}
+	if hba := readFile(t, hbaFile); strings.Contains(hba, "pgrepl: demo/pg2") {
+		t.Errorf("pg2's rule is still in pg_hba.conf:\n%s", hba)
+	}
+	// The standby keeps trying; without its slot it cannot stream.
+	deadline := time.Now().Add(30 * time.Second)
+	for p.standby.Psql(t, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") != "0" ||
+		p.primary.Psql(t, "SELECT count(*) FROM pg_stat_replication") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatal("pg2 still streams from pg1 after its removal")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// 1,000 rows and the one runbookChecks wrote.
+	if got := p.standby.Psql(t, "SELECT count(*) FROM orders"); got != "1001" {
+		t.Errorf("orders on the removed standby: %q, want its data untouched", got)
+	}
 	p.requireNoChanges()
 }

@@ -39,6 +39,7 @@ var goldenCases = []goldenCase{
 	{name: "unrelated-cluster", spec: demoSpec, build: unrelatedCluster},
 	{name: "empty-standby-dir", spec: demoSpec, build: emptyStandbyDir},
 	{name: "removed-standby", spec: demoSpec, build: removedStandby},
+	{name: "removed-standby-slot-dropped", spec: demoSpec, build: removedStandbySlotDropped},
 	{name: "three-standbys-one-synchronous", spec: threeSpec, build: threeStandbys},
 	{name: "three-standbys-fresh", spec: threeSpec, build: threeStandbysFresh},
 	{name: "shared-memory-raise", spec: "testdata/states/shared-memory-raise.hcl", build: sharedMemory},
@@ -232,6 +233,16 @@ func removedStandby(t testing.TB, sp *spec.Spec) *state.State {
 	f.Content = state.Content(strings.Join(lines, ""))
 	f.SHA256 = state.Hash(f.Content)
 	pg1.Server.Slots = append(pg1.Server.Slots, state.Slot{Name: "pg3", Type: "physical", RestartLSN: "0/1000000", WalStatus: "reserved", RetainedBytes: 1288490189})
+	return st
+}
+
+// removedStandbySlotDropped: an apply of the removed-standby plan stopped
+// after its first step, dropping pg3's slot; the rule that named it is left,
+// and the next plan removes it.
+func removedStandbySlotDropped(t testing.TB, sp *spec.Spec) *state.State {
+	st := removedStandby(t, sp)
+	pg1 := st.Cluster("demo").Node("pg1")
+	pg1.Server.Slots = pg1.Server.Slots[:len(pg1.Server.Slots)-1]
 	return st
 }
 

@@ -272,12 +272,15 @@ func TestSettingsMerge(t *testing.T) {
 }
 
 // TestOrdering holds every golden plan to the order rules: on the primary,
-// role, pg_hba.conf, config, reload/restart, slots; a standby's passfile
-// before its basebackup and its config; stop before basebackup before
-// start; slots exist before the standby that uses them is built; verify
-// last; a shared-memory raise on standbys before the primary's restart.
+// roles, dropped slots, pg_hba.conf and config, reload/restart, created
+// slots; a standby's passfile before its basebackup and its config; stop
+// before basebackup before start; slots exist before the standby that uses
+// them is built; verify last; a shared-memory raise on standbys before the
+// primary's restart.
 func TestOrdering(t *testing.T) {
-	rank := map[plan.Action]int{plan.CreateRole: 0, plan.AlterRole: 0, plan.EditFile: 1, plan.Reload: 2, plan.Restart: 2, plan.CreateSlot: 3, plan.DropSlot: 4}
+	// Slots are dropped before the pg_hba.conf edit that removes their
+	// rule, and created after the reload or restart.
+	rank := map[plan.Action]int{plan.CreateRole: 0, plan.AlterRole: 0, plan.DropSlot: 1, plan.EditFile: 2, plan.Reload: 3, plan.Restart: 3, plan.CreateSlot: 4}
 	for _, c := range goldenCases {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := plan.Make(loadSpec(t, c.spec), readState(t, c.name), c.opts)
@@ -311,11 +314,6 @@ func TestOrdering(t *testing.T) {
 				r := rank[ch.Action]
 				if prevIdx >= 0 && i != prevIdx+1 {
 					last = -1 // a new block
-				}
-				if ch.Action == plan.EditFile && ch.File.Kind == plan.KindHBA {
-					r = 1
-				} else if ch.Action == plan.EditFile {
-					r = 1
 				}
 				if r < last {
 					t.Errorf("primary step %d (%s) comes after a later kind of step", i+1, ch.Action)

@@ -327,7 +327,15 @@ func (cp *clusterPlanner) plan() {
 	// The primary.
 	var prim []Change
 	prim = append(prim, cp.roleChanges()...)
-	prim = append(prim, cp.hbaChanges(p, true)...)
+	hba := cp.hbaChanges(p, true)
+	// A slot to drop goes before the pg_hba.conf rule that names it: the
+	// rule's marker is how pgrepl knows the slot is its own, so an apply
+	// that stops between the two leaves a rule the next plan removes, never
+	// a slot nobody drops. Slots are created after a restart, which may
+	// raise max_replication_slots for them.
+	create, drop := cp.slotChanges()
+	prim = append(prim, drop...)
+	prim = append(prim, hba...)
 	var lateSync []want
 	var now []want
 	for _, w := range primaryWants {
@@ -339,7 +347,7 @@ func (cp *clusterPlanner) plan() {
 	}
 	prim = append(prim, cp.applyWants(p, now)...)
 	prim = append(prim, cp.restartOrReload(p)...)
-	prim = append(prim, cp.slotChanges()...)
+	prim = append(prim, create...)
 
 	// The standbys, each on its own.
 	standbys := cp.allStandbyChanges()

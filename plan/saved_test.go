@@ -187,11 +187,11 @@ func TestEquivalent(t *testing.T) {
 		change func(p *plan.Plan)
 		want   string
 	}{
-		{"diff", func(p *plan.Plan) { p.Changes[0].Diff += "+x\n" }, "step 1 (edit_file on demo/pg1 /srv/pgrepl-demo/pg1/pg_hba.conf): the diff differs"},
-		{"action", func(p *plan.Plan) { p.Changes[1].Action = plan.Restart }, "step 2 (reload on demo/pg1): action reload became restart"},
-		{"slot", func(p *plan.Plan) { p.Changes[2].Slot.Name = "pg4" }, "step 3 (drop_slot on demo/pg1): its details differ"},
-		{"one step less", func(p *plan.Plan) { p.Changes = p.Changes[:2] }, "step 3 (drop_slot on demo/pg1) is no longer planned"},
-		{"hash", func(p *plan.Plan) { p.Changes[0].File.OldSHA256 = "00" }, "its details differ"},
+		{"diff", func(p *plan.Plan) { p.Changes[1].Diff += "+x\n" }, "step 2 (edit_file on demo/pg1 /srv/pgrepl-demo/pg1/pg_hba.conf): the diff differs"},
+		{"action", func(p *plan.Plan) { p.Changes[2].Action = plan.Restart }, "step 3 (reload on demo/pg1): action reload became restart"},
+		{"slot", func(p *plan.Plan) { p.Changes[0].Slot.Name = "pg4" }, "step 1 (drop_slot on demo/pg1): its details differ"},
+		{"one step less", func(p *plan.Plan) { p.Changes = p.Changes[:2] }, "step 3 (reload on demo/pg1) is no longer planned"},
+		{"hash", func(p *plan.Plan) { p.Changes[1].File.OldSHA256 = "00" }, "its details differ"},
 	}
 	for _, c := range cases {
 		b := clone()

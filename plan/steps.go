@@ -74,8 +74,8 @@ func (cp *clusterPlanner) roleChanges() []Change {
 }
 
 // slotChanges creates each standby's physical slot on the primary and drops
-// the slots of standbys that are gone.
-func (cp *clusterPlanner) slotChanges() []Change {
+// the slots of standbys that are gone (or whose slot was renamed).
+func (cp *clusterPlanner) slotChanges() (create, drop []Change) {
 	c, p := cp.c, cp.primary
 	find := func(name string) *state.Slot {
 		for i := range p.st.Server.Slots {
@@ -85,7 +85,6 @@ func (cp *clusterPlanner) slotChanges() []Change {
 		}
 		return nil
 	}
-	var out []Change
 	inUse := map[string]bool{}
 	for _, sb := range c.Standbys {
 		if sb.Slot == "" {
@@ -99,7 +98,7 @@ func (cp *clusterPlanner) slotChanges() []Change {
 		if s == nil {
 			ch := cp.newChange(p.sn, CreateSlot, fmt.Sprintf("%s streams through it, so that %s keeps the WAL %s has not received yet; it exists before %s starts", sb.Name, p.sn.Name, sb.Name, sb.Name))
 			ch.Slot = &SlotChange{Name: sb.Slot, Type: "physical"}
-			out = append(out, ch)
+			create = append(create, ch)
 			continue
 		}
 		if s.Type != "physical" {
@@ -118,9 +117,9 @@ func (cp *clusterPlanner) slotChanges() []Change {
 		ch := cp.newChange(p.sn, DropSlot, reason)
 		ch.Slot = &SlotChange{Name: s.Name, Type: s.Type, RetainedBytes: s.RetainedBytes, Active: s.Active}
 		ch.Destructive = true
-		out = append(out, ch)
+		drop = append(drop, ch)
 	}
-	return out
+	return create, drop
 }
 
 // verifyChanges checks each standby in scope, last.
