@@ -47,6 +47,7 @@ var goldenCases = []goldenCase{
 	{name: "debian-other-cluster", spec: seedSpec, build: debianOther},
 	{name: "replace-healthy", spec: demoSpec, opts: plan.Options{Replace: []string{"pg2"}}, build: convergedPair},
 	{name: "target-two-standbys", spec: threeSpec, opts: plan.Options{Targets: []string{"pg2", "pg3"}}, build: threeStandbys},
+	{name: "replace-synchronous-standby", spec: threeSpec, opts: plan.Options{Replace: []string{"pg2"}}, build: threeStandbysConverged},
 }
 
 func demoCluster(nodes ...*state.Node) *state.State {
@@ -80,12 +81,25 @@ func converge(t testing.TB, sp *spec.Spec, st *state.State) *state.State {
 		sc := out.Cluster(c.Name)
 		prim := sc.Node(c.Primary.Name)
 		var standbys []string
+		// pg_stat_replication's sync_state under FIRST 1 (…): the first
+		// named standby is sync, the others named are potential.
+		syncState := map[string]string{}
+		for i, name := range c.Replication.Synchronous {
+			syncState[name] = "potential"
+			if i == 0 {
+				syncState[name] = "sync"
+			}
+		}
 		for _, sb := range c.Standbys {
 			n := sc.Node(sb.Name)
+			ss := syncState[sb.Name]
+			if ss == "" {
+				ss = "async"
+			}
 			n.DataDir.ClusterState = "in archive recovery"
 			n.Server.CurrentLSN = "0/5000060"
 			n.Server.WalReceiver = &state.WalReceiver{Status: "streaming", SenderHost: c.Primary.Host, SenderPort: c.Primary.Port, SlotName: sb.Slot}
-			prim.Server.Replication = append(prim.Server.Replication, state.Replication{ApplicationName: sb.Name, ClientAddr: sb.SourceAddress, State: "streaming", SyncState: "async", SentLSN: "0/5000060", ReplayLSN: "0/5000060"})
+			prim.Server.Replication = append(prim.Server.Replication, state.Replication{ApplicationName: sb.Name, ClientAddr: sb.SourceAddress, State: "streaming", SyncState: ss, SentLSN: "0/5000060", ReplayLSN: "0/5000060"})
 			for i := range prim.Server.Slots {
 				if prim.Server.Slots[i].Name == sb.Slot {
 					prim.Server.Slots[i].Active, prim.Server.Slots[i].RestartLSN = true, "0/5000060"
@@ -298,6 +312,12 @@ func threeStandbys(t testing.TB, sp *spec.Spec) *state.State {
 	c.Nodes[2] = emptyStandby("pg3", "127.0.0.4", dir("pg3"), 16, true)
 	c.Nodes[3] = emptyStandby("pg4", "127.0.0.5", dir("pg4"), 16, false)
 	return st
+}
+
+// threeStandbysConverged: pg1 and its three standbys as pgrepl left them;
+// pg2 is the synchronous standby, and commits on pg1 wait for it.
+func threeStandbysConverged(t testing.TB, sp *spec.Spec) *state.State {
+	return converge(t, sp, threeStandbysFresh(t, sp))
 }
 
 // sharedMemory: a converged pair, both with max_connections = 100; the

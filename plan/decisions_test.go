@@ -452,3 +452,103 @@ func TestTargetClusters(t *testing.T) {
 		}
 	}
 }
+
+// TestCommitsWaitForSynchronousStandby: a step that takes away a standby
+// that the primary's live synchronous_standby_names needs is marked as
+// downtime, and only then: when another streaming standby can take its
+// place, when commits do not wait for standbys, or when they wait already.
+func TestCommitsWaitForSynchronousStandby(t *testing.T) {
+	sp := loadSpec(t, threeSpec)
+	replacePG2 := plan.Options{Replace: []string{"pg2"}}
+	cases := []struct {
+		name string
+		// names is pg1's synchronous_standby_names as it runs; syncState
+		// the sync_state of pg2, pg3 and pg4 in its pg_stat_replication.
+		names     string
+		syncState [3]string
+		commit    string
+		want      bool
+	}{
+		{"the only synchronous standby", "FIRST 1 (pg2)", [3]string{"sync", "async", "async"}, "on", true},
+		{"a plain list", "pg2", [3]string{"sync", "async", "async"}, "remote_apply", true},
+		{"a potential standby takes over", "FIRST 1 (pg2, pg3)", [3]string{"sync", "potential", "async"}, "on", false},
+		{"two of three", "2 (pg2, pg3, pg4)", [3]string{"sync", "sync", "potential"}, "on", false},
+		{"two of two", "FIRST 2 (pg2, pg3)", [3]string{"sync", "sync", "async"}, "on", true},
+		{"any two of three", "ANY 2 (pg2, pg3, pg4)", [3]string{"quorum", "quorum", "quorum"}, "on", false},
+		{"any three of three", "any 3 (pg2, pg3, pg4)", [3]string{"quorum", "quorum", "quorum"}, "remote_write", true},
+		{"commits do not wait", "FIRST 1 (pg2)", [3]string{"sync", "async", "async"}, "local", false},
+		{"not a synchronous standby", "FIRST 1 (pg3)", [3]string{"async", "sync", "async"}, "on", false},
+		{"commits wait already", "FIRST 2 (pg2, pg5)", [3]string{"sync", "async", "async"}, "on", false},
+		{"no synchronous standbys", "", [3]string{"async", "async", "async"}, "on", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := threeStandbysConverged(t, sp)
+			pg1 := st.Cluster("billing").Node("pg1")
+			setRow(t, pg1, "synchronous_standby_names", c.names, false)
+			setRow(t, pg1, "synchronous_commit", c.commit, false)
+			for i, name := range []string{"pg2", "pg3", "pg4"} {
+				for j := range pg1.Server.Replication {
+					if pg1.Server.Replication[j].ApplicationName == name {
+						pg1.Server.Replication[j].SyncState = c.syncState[i]
+					}
+				}
+			}
+			p, err := plan.Make(sp, st, replacePG2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stop *plan.Change
+			for i := range p.Changes {
+				if p.Changes[i].Node == "pg2" && p.Changes[i].Action == plan.Stop {
+					stop = &p.Changes[i]
+				}
+			}
+			if stop == nil {
+				t.Fatalf("no stop of pg2: %s", actions(p))
+			}
+			if stop.Downtime != c.want || p.Summary.Downtime != c.want {
+				t.Fatalf("stop pg2: downtime %v (summary %v), want %v; %q", stop.Downtime, p.Summary.Downtime, c.want, stop.DowntimeReason)
+			}
+			if c.want && (!strings.Contains(stop.DowntimeReason, "commits on pg1 wait") || !strings.Contains(stop.DowntimeReason, c.names)) {
+				t.Errorf("downtime reason %q", stop.DowntimeReason)
+			}
+			if !c.want && stop.DowntimeReason != "" {
+				t.Errorf("downtime reason %q without downtime", stop.DowntimeReason)
+			}
+		})
+	}
+}
+
+// TestDropSlotOfSynchronousStandby: dropping the slot of a removed standby
+// that still streams ends its walsender; when the primary's commits wait
+// for it, the drop is marked as downtime.
+func TestDropSlotOfSynchronousStandby(t *testing.T) {
+	sp := loadSpec(t, demoSpec)
+	for _, sync := range []bool{false, true} {
+		st := removedStandby(t, sp)
+		pg1 := st.Cluster("demo").Node("pg1")
+		for i := range pg1.Server.Slots {
+			if pg1.Server.Slots[i].Name == "pg3" {
+				pg1.Server.Slots[i].Active = true
+			}
+		}
+		ss := "async"
+		if sync {
+			ss = "sync"
+			setRow(t, pg1, "synchronous_standby_names", "pg3", false)
+		}
+		pg1.Server.Replication = append(pg1.Server.Replication, state.Replication{ApplicationName: "pg3", State: "streaming", SyncState: ss})
+		p, err := plan.Make(sp, st, plan.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		drop := p.Changes[0]
+		if drop.Action != plan.DropSlot || drop.Downtime != sync {
+			t.Errorf("synchronous %v: first step %s, downtime %v %q", sync, drop.Action, drop.Downtime, drop.DowntimeReason)
+		}
+		if sync && !strings.Contains(drop.DowntimeReason, "commits on pg1 wait once pg3's walsender ends") {
+			t.Errorf("downtime reason %q", drop.DowntimeReason)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func changeDifference(x, y *Change) string {
 // reasons of its parts, and the facts that move on their own.
 func stableDetails(c *Change) []byte {
 	cc := *c
-	cc.Reason = ""
+	cc.Reason, cc.DowntimeReason = "", ""
 	cc.Diff = ""
 	cc.Content = nil
 	if c.Slot != nil {

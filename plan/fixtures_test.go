@@ -132,7 +132,7 @@ var defaultRows = map[string]string{
 	"hot_standby": "on", "listen_addresses": "localhost", "max_connections": "100",
 	"max_locks_per_transaction": "64", "max_prepared_transactions": "0", "max_replication_slots": "10",
 	"max_wal_senders": "10", "max_worker_processes": "8", "port": "5432", "primary_conninfo": "",
-	"primary_slot_name": "", "ssl": "off", "synchronous_standby_names": "", "wal_level": "replica",
+	"primary_slot_name": "", "ssl": "off", "synchronous_commit": "on", "synchronous_standby_names": "", "wal_level": "replica",
 	"unix_socket_directories": "/var/run/postgresql", "shared_buffers": "16384",
 	"shared_preload_libraries": "", "wal_keep_size": "0", "hot_standby_feedback": "off",
 }

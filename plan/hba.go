@@ -393,7 +393,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 					}
 					why = fmt.Sprintf("%s is no longer a standby in the spec", m.node)
 					if m.slot != "" {
-						cp.dropSlot(m.slot, why)
+						cp.dropSlot(m.slot, m.node, why)
 					}
 				} else {
 					want := replicationRule(c, sb)
@@ -409,7 +409,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 						continue
 					}
 					if m.slot != "" && m.slot != sb.Slot {
-						cp.dropSlot(m.slot, fmt.Sprintf("%s now uses %s", sb.Name, slotPhrase(sb.Slot)))
+						cp.dropSlot(m.slot, m.node, fmt.Sprintf("%s now uses %s", sb.Name, slotPhrase(sb.Slot)))
 					}
 				}
 			}
@@ -540,12 +540,12 @@ func slotPhrase(slot string) string {
 	return "slot " + slot
 }
 
-// dropSlot notes a slot named by a removed pg_hba.conf rule.
-func (cp *clusterPlanner) dropSlot(name, why string) {
+// dropSlot notes a slot named by a removed pg_hba.conf rule of node.
+func (cp *clusterPlanner) dropSlot(name, node, why string) {
 	for _, s := range cp.removedSlots {
 		if s.name == name {
 			return
 		}
 	}
-	cp.removedSlots = append(cp.removedSlots, removedSlot{name: name, reason: why})
+	cp.removedSlots = append(cp.removedSlots, removedSlot{name: name, node: node, reason: why})
 }

@@ -268,7 +268,10 @@ type clusterPlanner struct {
 }
 
 type removedSlot struct {
-	name   string
+	name string
+	// node is the standby whose rule named the slot: the application_name
+	// pgrepl gave it.
+	node   string
 	reason string
 }
 

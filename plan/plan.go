@@ -57,7 +57,7 @@ type Summary struct {
 	Rebuilds int `json:"rebuilds"`
 	// Destructive is the number of steps marked destructive.
 	Destructive int `json:"destructive"`
-	// Downtime is true when a primary is restarted.
+	// Downtime is true when a step stops a primary from taking writes.
 	Downtime bool `json:"downtime"`
 	// Actions counts the steps by action (verify included).
 	Actions map[Action]int `json:"actions"`
@@ -77,8 +77,12 @@ type Change struct {
 	// Destructive marks a step that cannot be undone by pgrepl: a data
 	// directory moved aside for a rebuild, a slot dropped.
 	Destructive bool `json:"destructive,omitempty"`
-	// Downtime marks a step that stops the primary from taking writes.
-	Downtime bool `json:"downtime,omitempty"`
+	// Downtime marks a step that stops the primary from taking writes: its
+	// restart, or a synchronous standby's absence that makes its commits
+	// wait. DowntimeReason says which, for people (like Reason, it does not
+	// make two plans differ).
+	Downtime       bool   `json:"downtime,omitempty"`
+	DowntimeReason string `json:"downtime_reason,omitempty"`
 
 	// Path and Diff are set for edit_file: the file and a unified diff of
 	// it (3 lines of context, secrets redacted).

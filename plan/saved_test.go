@@ -174,6 +174,7 @@ func TestEquivalent(t *testing.T) {
 	}
 	b := clone()
 	b.Changes[0].Reason = "another reason"
+	b.Changes[0].DowntimeReason = "another reason"
 	for i := range b.Changes {
 		if b.Changes[i].Slot != nil {
 			b.Changes[i].Slot.RetainedBytes = 7

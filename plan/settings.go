@@ -559,7 +559,13 @@ func (cp *clusterPlanner) restartOrReload(n *node) []Change {
 		params := append(append([]string(nil), n.restartParams...), n.reloadParams...)
 		ch := cp.newChange(n.sn, Restart, reason)
 		ch.Parameters = params
-		ch.Downtime = n.sn.Role == spec.Primary
+		if n.sn.Role == spec.Primary {
+			ch.Downtime = true
+			ch.DowntimeReason = fmt.Sprintf("restarts the primary %s; it takes no writes until it is back, and its standbys reconnect", n.sn.Name)
+		} else if why := cp.commitsWaitWithout(n.sn.Name); why != "" {
+			ch.Downtime = true
+			ch.DowntimeReason = fmt.Sprintf("commits on %s wait while %s restarts: %s", cp.primary.sn.Name, n.sn.Name, why)
+		}
 		n.restarted = true
 		return []Change{ch}
 	}

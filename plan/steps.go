@@ -117,6 +117,10 @@ func (cp *clusterPlanner) slotChanges() (create, drop []Change) {
 		ch := cp.newChange(p.sn, DropSlot, reason)
 		ch.Slot = &SlotChange{Name: s.Name, Type: s.Type, RetainedBytes: s.RetainedBytes, Active: s.Active}
 		ch.Destructive = true
+		if wait := cp.commitsWaitWithout(rs.node); s.Active && wait != "" {
+			ch.Downtime = true
+			ch.DowntimeReason = fmt.Sprintf("commits on %s wait once %s's walsender ends, until synchronous_standby_names changes or another standby it accepts streams: %s", p.sn.Name, rs.node, wait)
+		}
 		drop = append(drop, ch)
 	}
 	return create, drop
@@ -246,7 +250,12 @@ func (cp *clusterPlanner) standbyChanges(sb *node) []Change {
 			if !sb.st.Server.Up {
 				why = fmt.Sprintf("%s's data directory has a postmaster.pid, so its server may run; it stops before its data directory is moved aside", sb.sn.Name)
 			}
-			out = append(out, cp.newChange(sb.sn, Stop, why))
+			stop := cp.newChange(sb.sn, Stop, why)
+			if wait := cp.commitsWaitWithout(sb.sn.Name); wait != "" {
+				stop.Downtime = true
+				stop.DowntimeReason = fmt.Sprintf("commits on %s wait from this stop until %s streams again after its rebuild: %s", cp.primary.sn.Name, sb.sn.Name, wait)
+			}
+			out = append(out, stop)
 		}
 		bb, ok := cp.basebackup(sb)
 		if !ok {

@@ -84,8 +84,9 @@ func markdownDoc(p *plan.Plan, folded map[int]bool, details bool, rows int) stri
 			alerts = append(alerts, s)
 		case c.Action == plan.DropSlot:
 			alerts = append(alerts, fmt.Sprintf("**%s**: drop slot `%s`: %s", c.Node, c.Slot.Name, mdText(c.Reason)))
-		case c.Downtime:
-			alerts = append(alerts, fmt.Sprintf("**%s**: %s, downtime: the primary takes no writes until it is back.", c.Node, c.Action))
+		}
+		if c.Downtime {
+			alerts = append(alerts, fmt.Sprintf("**%s**: %s, downtime: %s", c.Node, c.Action, mdText(downtimeReason(c))))
 		}
 	}
 	if len(alerts) > 0 {

@@ -156,7 +156,7 @@ func (t *textWriter) change(c *plan.Change) {
 		comment(c.Reason)
 	}
 	if c.Downtime {
-		note(ansiRed, fmt.Sprintf("downtime: restarts the primary %s; it takes no writes until it is back, and its standbys reconnect", c.Node))
+		note(ansiRed, "downtime: "+downtimeReason(c))
 	}
 	if c.Diff != "" {
 		for _, l := range strings.Split(strings.TrimSuffix(c.Diff, "\n"), "\n") {
@@ -177,4 +177,13 @@ func (t *textWriter) diffLine(l string) string {
 		return t.paint(ansiRed, l)
 	}
 	return l
+}
+
+// downtimeReason says how a step stops a primary from taking writes. A plan
+// saved before pgrepl said why has only the mark.
+func downtimeReason(c *plan.Change) string {
+	if c.DowntimeReason != "" {
+		return c.DowntimeReason
+	}
+	return "the primary takes no writes while this step runs"
 }
