@@ -35,7 +35,8 @@ type Local struct {
 	self    string // user pgrepl runs as
 	root    bool
 	osUser  string
-	fileOps // file operations, native or through commands
+	runuser string // the runuser program, when root
+	fileOps        // file operations, native or through commands
 }
 
 // fileOps is the file half of a Transport.
@@ -58,6 +59,9 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		return nil, fmt.Errorf("local: current user: %w", err)
 	}
 	l := &Local{self: u.Username, root: os.Geteuid() == 0, osUser: cfg.OSUser}
+	if l.root {
+		l.runuser = findProgram("runuser", sbinDirs)
+	}
 	if cfg.OSUser != "" {
 		if err := checkUser(cfg.OSUser); err != nil {
 			return nil, fmt.Errorf("local: %w", err)
@@ -77,6 +81,25 @@ func (l *Local) Name() string { return "local" }
 // Close does nothing: a Local transport holds no connection.
 func (l *Local) Close() error { return nil }
 
+// sbinDirs hold runuser on every distribution; root's PATH lacks them
+// after a plain "su" on Debian.
+var sbinDirs = []string{"/usr/sbin", "/sbin"}
+
+// findProgram returns name's path from PATH, else from dirs, else name
+// itself (whose run then fails with "not found in $PATH").
+func findProgram(name string, dirs []string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p
+		}
+	}
+	return name
+}
+
 // becomeArgv returns the words that make argv run as user as.
 func (l *Local) becomeArgv(as string) ([]string, error) {
 	if as == "" || as == l.self {
@@ -86,7 +109,7 @@ func (l *Local) becomeArgv(as string) ([]string, error) {
 		return nil, err
 	}
 	if l.root {
-		return []string{"runuser", "-u", as, "--"}, nil
+		return []string{l.runuser, "-u", as, "--"}, nil
 	}
 	return []string{"sudo", "-n", "-u", as, "--"}, nil
 }

@@ -72,7 +72,7 @@ func TestLocalCommandsAsPostgres(t *testing.T) {
 	if argv, _ := l.becomeArgv("root"); argv != nil {
 		t.Fatalf("acting as oneself goes through %q", argv)
 	}
-	if argv, _ := l.becomeArgv("postgres"); strings.Join(argv, " ") != "runuser -u postgres --" {
+	if argv, _ := l.becomeArgv("postgres"); len(argv) == 0 || !filepath.IsAbs(argv[0]) || filepath.Base(argv[0]) != "runuser" || strings.Join(argv[1:], " ") != "-u postgres --" {
 		t.Fatalf("root acts as postgres through %q", argv)
 	}
 	if _, err := l.Run(testCtx(t), Cmd{Argv: []string{"true"}, As: "-x"}); err == nil {

@@ -370,3 +370,30 @@ type noDeadlines struct{ net.Conn }
 func (noDeadlines) SetDeadline(time.Time) error      { return errors.New("not supported") }
 func (noDeadlines) SetReadDeadline(time.Time) error  { return errors.New("not supported") }
 func (noDeadlines) SetWriteDeadline(time.Time) error { return errors.New("not supported") }
+
+// TestFindProgram: runuser is found in PATH, else in the sbin directories
+// that a plain "su" leaves out of root's PATH.
+func TestFindProgram(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "runuser-test")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "not-executable"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", "/nonexistent")
+	for _, c := range []struct{ name, want string }{
+		{"runuser-test", prog},
+		{"not-executable", "not-executable"},
+		{"missing", "missing"},
+	} {
+		if got := findProgram(c.name, []string{"/nonexistent", dir}); got != c.want {
+			t.Errorf("findProgram(%q) = %q, want %q", c.name, got, c.want)
+		}
+	}
+	t.Setenv("PATH", dir)
+	if got := findProgram("runuser-test", nil); got != prog {
+		t.Errorf("from PATH: %q", got)
+	}
+}
