@@ -31,8 +31,8 @@ func syncNum(value string) int {
 // them wait for synchronous standbys, and without name fewer standbys that
 // synchronous_standby_names accepts stream than it requires. The primary's
 // pg_stat_replication says which standbys it accepts (sync_state sync,
-// potential or quorum). When commits already wait without it, its absence
-// changes nothing and nothing is said.
+// potential or quorum). When too few stream even with it, commits wait
+// already: its absence changes nothing and nothing is said.
 func (cp *clusterPlanner) commitsWaitWithout(name string) string {
 	p := cp.primary
 	if p == nil || !p.up {
