@@ -53,14 +53,19 @@ type pair struct {
 }
 
 // newPair starts two unrelated servers: pg1 on 127.0.0.2 with some data,
-// and pg2 on 127.0.0.3 (stopped when stopStandby: it held another cluster's
-// data, which must survive).
+// and pg2 on 127.0.0.3 with another cluster's data, which must survive.
 func newPair(t *testing.T, password string) *pair {
+	t.Helper()
+	return newPairOn(t, password, "127.0.0.3")
+}
+
+// newPairOn is newPair with pg2 on standbyHost.
+func newPairOn(t *testing.T, password, standbyHost string) *pair {
 	t.Helper()
 	p := &pair{t: t, dir: t.TempDir(), password: password}
 	p.primary = pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
 	p.primary.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
-	p.standby = pgtest.Start(t, pgtest.Options{Host: "127.0.0.3"})
+	p.standby = pgtest.Start(t, pgtest.Options{Host: standbyHost})
 	p.standby.Exec(t, "CREATE TABLE precious (x text); INSERT INTO precious VALUES ('the old cluster''s data')")
 	p.standbyID = pgtest.SystemID(t, p.standby.DataDir)
 	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
@@ -74,8 +79,16 @@ func newPair(t *testing.T, password string) *pair {
 // writeSpec writes the pair's spec.
 func (p *pair) writeSpec() {
 	p.t.Helper()
+	if err := os.WriteFile(p.spec, []byte(p.clusterBlock("demo")), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// clusterBlock is the pair as a cluster block of a spec; the password is in
+// replication.pw beside the spec file.
+func (p *pair) clusterBlock(cluster string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `cluster "demo" {
+	fmt.Fprintf(&b, `cluster %q {
   postgres_version = 15
 
   replication {
@@ -88,7 +101,7 @@ func (p *pair) writeSpec() {
     control = "pg_ctl"
     bin_dir = %q
   }
-`, pgtest.OSUser(), pgtest.BinDir())
+`, cluster, pgtest.OSUser(), pgtest.BinDir())
 	node := func(kind, name string, s *pgtest.Server, extra map[string]string) {
 		fmt.Fprintf(&b, "\n  %s %q {\n    host      = %q\n    port      = %d\n    data_dir  = %q\n    admin_dsn = %q\n",
 			kind, name, s.Host, s.Port, s.DataDir, fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres", s.SocketDir, s.Port))
@@ -110,9 +123,7 @@ func (p *pair) writeSpec() {
 		node("standby", "pg2", p.standby, nil)
 	}
 	b.WriteString("}\n")
-	if err := os.WriteFile(p.spec, []byte(b.String()), 0o644); err != nil {
-		p.t.Fatal(err)
-	}
+	return b.String()
 }
 
 // run is one pgrepl command's outcome.
