@@ -222,7 +222,7 @@ func (o *nodeObserver) finish(facts *hostFacts) error {
 			return stepErr("read "+p, rd.ioErr)
 		}
 	}
-	redact(o.sn, o.c, cfg)
+	redactNode(o.sn, o.c, cfg)
 	return nil
 }
 

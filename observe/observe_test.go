@@ -20,6 +20,7 @@ import (
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
+	"github.com/pgrepl/pgrepl/internal/redact"
 	"github.com/pgrepl/pgrepl/internal/sshtest"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -162,7 +163,7 @@ func (f *fixture) check(t *testing.T, st *state.State) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, form := range withQuotedForms([]string{testPassword}) {
+	for _, form := range redact.Forms([]string{testPassword}) {
 		if bytes.Contains(raw, []byte(form)) {
 			t.Errorf("the State holds the replication password (as %q)", form)
 		}

@@ -37,7 +37,7 @@ func TestRedact(t *testing.T) {
 	sum := sn.Files[0].SHA256
 	cfgText := "primary_conninfo = 'host=x password=''other pw'' user=r'\n"
 	cfg := loadConfText(t, cfgText)
-	redact(sn, c, cfg)
+	redactNode(sn, c, cfg)
 	got := string(sn.Files[0].Content)
 	for _, secret := range []string{"other pw", testPassword, "from-server"} {
 		if strings.Contains(got, secret) {
@@ -52,24 +52,6 @@ func TestRedact(t *testing.T) {
 	}
 	if s := sn.Server.Settings[1].Setting; strings.Contains(s, "other pw") || strings.Contains(s, "from-server") {
 		t.Errorf("cluster_name setting: %q", s)
-	}
-}
-
-func TestWithQuotedForms(t *testing.T) {
-	got := withQuotedForms([]string{`a'b\c`})
-	for _, want := range []string{`a'b\c`, `a''b\\c`, `a\'b\\c`, `a\\''b\\\\c`, `a\\\'b\\\\c`} {
-		found := false
-		for _, g := range got {
-			found = found || g == want
-		}
-		if !found {
-			t.Errorf("forms %q lack %q", got, want)
-		}
-	}
-	for i := 1; i < len(got); i++ {
-		if len(got[i]) > len(got[i-1]) {
-			t.Errorf("forms not longest first: %q", got)
-		}
 	}
 }
 
