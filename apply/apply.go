@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgrepl/pgrepl/host"
+	"github.com/pgrepl/pgrepl/internal/redact"
 	"github.com/pgrepl/pgrepl/observe"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
@@ -507,10 +508,20 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 // the backup for a restart's rollback, and checks a pg_hba.conf with the
 // running server (putting the previous version back if it is refused).
 func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change, oldSHA string, content []byte) (string, error) {
+	// A file that holds a password is edited again on its real bytes, and
+	// its backup gets the password masked.
+	var prev, masked []byte
 	if ch.File.Redacted {
-		var err error
-		if content, err = redoEdit(ctx, n, ch); err != nil {
+		before, after, passwords, err := redoEdit(ctx, n, ch)
+		if err != nil {
 			return "", err
+		}
+		content = after
+		if c := ex.cluster(ch.Cluster); c != nil && c.Replication.Password.IsSet() {
+			passwords = append(passwords, c.Replication.Password.Reveal())
+		}
+		if m, ok := redact.Bytes(before, redact.Forms(passwords)); ok {
+			prev, masked = before, m
 		}
 	}
 	if content == nil {
@@ -520,7 +531,7 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	if err != nil {
 		return "", fmt.Errorf("%s: edit_file %s: %w", n.Name(), ch.Path, err)
 	}
-	b, err := EditFile(ctx, n, ch.Path, oldSHA, content, mode, ex.stamp)
+	b, err := EditFile(ctx, n, ch.Path, oldSHA, content, mode, ex.stamp, prev, masked)
 	if err != nil {
 		return "", err
 	}
@@ -553,6 +564,16 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	}
 	ns.backups = ns.backups[:len(ns.backups)-1]
 	return "", fmt.Errorf("%w\nthe previous %s is back in place; nothing was reloaded", err, ch.Path)
+}
+
+// cluster is the spec's cluster of that name, or nil.
+func (ex *executor) cluster(name string) *spec.Cluster {
+	for _, c := range ex.sp.Clusters {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // parseMode reads an octal mode ("0600"); "" is 0600.

@@ -142,16 +142,26 @@ func TestRedoEdit(t *testing.T) {
 		File:     &plan.FileEdit{Kind: plan.KindConfig, Redacted: true, OldSHA256: state.Hash([]byte(real))},
 		Settings: []plan.SettingChange{{Name: "port", New: "5433", File: conf}, {Name: "max_wal_senders", New: "5", File: conf}},
 		Content:  []byte("# pg2 once used: primary_conninfo = 'password=(sensitive value)'\nport = 5433\nwal_level = replica\nmax_wal_senders = 5\n")}
-	got, err := redoEdit(testCtx(t), n, ch)
+	before, got, passwords, err := redoEdit(testCtx(t), n, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "# pg2 once used: primary_conninfo = 'password=s3cret'\nport = 5433\nwal_level = replica\nmax_wal_senders = 5\n"; string(got) != want {
 		t.Errorf("redone:\n%s\nwant:\n%s", got, want)
 	}
+	if string(before) != real || len(passwords) != 0 {
+		t.Errorf("before %q, passwords %q (a comment sets nothing)", before, passwords)
+	}
+	// The passwords of primary_conninfo lines come back, to be masked in
+	// the backup.
+	withConninfo := real + "primary_conninfo = 'host=a password=''p w'''\n"
+	pgtest.WriteFile(t, conf, []byte(withConninfo), 0o600)
+	if _, _, passwords, err := redoEdit(testCtx(t), n, ch); err != nil || strings.Join(passwords, "|") != "p w" {
+		t.Errorf("passwords %q, %v", passwords, err)
+	}
 	// A secret new value cannot be redone.
 	ch.Settings = []plan.SettingChange{{Name: "primary_conninfo", New: "password=" + spec.Redacted, File: conf}}
-	if _, err := redoEdit(testCtx(t), n, ch); err == nil || !strings.Contains(err.Error(), "secret") {
+	if _, _, _, err := redoEdit(testCtx(t), n, ch); err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Errorf("redo of a secret value: %v", err)
 	}
 }

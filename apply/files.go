@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/internal/libpq"
+	"github.com/pgrepl/pgrepl/state"
 )
 
 // Backup is the previous version of a file that apply replaced, kept beside
@@ -18,7 +19,11 @@ type Backup struct {
 	Path string // the file
 	// Copy is <file>.pgrepl-<timestamp>, a copy of the previous version
 	// with its owner, mode and times; "" when there was no previous file.
+	// When that version held a password, the copy has it masked.
 	Copy string
+	// original is the previous version when Copy has a password masked:
+	// what Restore puts back. It lives only as long as the apply.
+	original []byte
 }
 
 // ChangedError refuses to write a file that is no longer what the plan saw.
@@ -50,11 +55,27 @@ func short(h string) string {
 // times kept; a name already taken gets a suffix -1, -2, …); the new one is
 // written atomically, keeping the file's owner and mode (a new file gets
 // mode).
-func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte, mode fs.FileMode, stamp string) (Backup, error) {
+//
+// When the previous version holds a password, prev is its bytes and masked
+// the same with the password masked: the copy gets masked instead, so that
+// pgrepl leaves no new copy of a secret (the password moves to a passfile),
+// and Restore puts prev back.
+func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte, mode fs.FileMode, stamp string, prev, masked []byte) (Backup, error) {
 	b := Backup{Node: n.Name(), Path: path}
+	if prev != nil {
+		if got := state.Hash(prev); got != wantSHA {
+			return b, &ChangedError{Node: n.Name(), Path: path, Want: wantSHA, Got: got}
+		}
+		b.original = prev
+	}
 	var err error
-	if b.Copy, err = checkAndBackup(ctx, n, path, wantSHA, stamp); err != nil {
+	if b.Copy, err = checkAndBackup(ctx, n, path, wantSHA, stamp, prev != nil); err != nil {
 		return b, err
+	}
+	if prev != nil && b.Copy != "" {
+		if err := n.Transport.WriteFileAtomic(ctx, b.Copy, masked, host.WriteOptions{}); err != nil {
+			return b, fmt.Errorf("%s: keep the previous %s with its password masked: %w", n.Name(), path, err)
+		}
 	}
 	if mode == 0 {
 		mode = 0o600
@@ -68,8 +89,9 @@ func EditFile(ctx context.Context, n *Node, path, wantSHA string, content []byte
 // backupScript checks that "$1" has the sha256 "$2" ("" = that there is no
 // such file; else exit 4 with the hash it has on stdout), then copies it to
 // "$3", or "$3-1", "$3-2", … when taken, keeping mode, owner (as far as the
-// user may) and times, and prints the copy's name. One command, so that an
-// edit costs two round trips to the host: this, and the write.
+// user may) and times, and prints the copy's name; with "$4" = 1 only its
+// attributes, into an empty file that pgrepl then fills. One command, so
+// that an edit costs two round trips to the host: this, and the write.
 const backupScript = `if [ -e "$1" ]; then
 	got=$(sha256sum < "$1") || exit 1
 	got=${got%% *}
@@ -85,15 +107,24 @@ while [ -e "$dst" ] || [ -L "$dst" ]; do
 	if [ "$i" -gt 99 ]; then echo "100 backups named $3* exist already" >&2; exit 1; fi
 	dst=$3-$i
 done
-cp -p -- "$1" "$dst" || exit 1
+if [ "$4" = 1 ]; then
+	cp -p --attributes-only -- "$1" "$dst" || exit 1
+else
+	cp -p -- "$1" "$dst" || exit 1
+fi
 printf '%s\n' "$dst"
 `
 
 // checkAndBackup refuses a file that changed since the plan and keeps a
-// copy of it beside it; it returns the copy's name ("" for no file).
-func checkAndBackup(ctx context.Context, n *Node, path, wantSHA, stamp string) (string, error) {
+// copy of it beside it (of its attributes only, when attributesOnly); it
+// returns the copy's name ("" for no file).
+func checkAndBackup(ctx context.Context, n *Node, path, wantSHA, stamp string, attributesOnly bool) (string, error) {
+	only := "0"
+	if attributesOnly {
+		only = "1"
+	}
 	res, err := n.Transport.Run(ctx, host.Cmd{
-		Argv: []string{"sh", "-c", backupScript, "pgrepl-backup", path, wantSHA, path + ".pgrepl-" + stamp},
+		Argv: []string{"sh", "-c", backupScript, "pgrepl-backup", path, wantSHA, path + ".pgrepl-" + stamp, only},
 		As:   n.Spec.OSUser,
 	})
 	if err != nil {
@@ -119,9 +150,12 @@ func (b Backup) Restore(ctx context.Context, n *Node, stamp string) error {
 		}
 		return nil
 	}
-	old, err := n.Transport.ReadFile(ctx, b.Copy)
-	if err != nil {
-		return fmt.Errorf("%s: put back %s: %w", n.Name(), b.Path, err)
+	old := b.original
+	if old == nil {
+		var err error
+		if old, err = n.Transport.ReadFile(ctx, b.Copy); err != nil {
+			return fmt.Errorf("%s: put back %s: %w", n.Name(), b.Path, err)
+		}
 	}
 	if err := n.Transport.WriteFileAtomic(ctx, b.Path, old, host.WriteOptions{}); err != nil {
 		return fmt.Errorf("%s: put back %s from %s: %w", n.Name(), b.Path, b.Copy, err)

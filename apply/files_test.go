@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgrepl/pgrepl/internal/libpq"
 	"github.com/pgrepl/pgrepl/internal/pgtest"
+	"github.com/pgrepl/pgrepl/spec"
 	"github.com/pgrepl/pgrepl/state"
 )
 
@@ -21,7 +22,7 @@ func TestEditFile(t *testing.T) {
 	pgtest.WriteFile(t, path, old, 0o640)
 
 	// A file that changed since the plan is refused, and left alone.
-	_, err := EditFile(ctx, n, path, state.Hash([]byte("something else")), []byte("new\n"), 0, "20261125T224837Z")
+	_, err := EditFile(ctx, n, path, state.Hash([]byte("something else")), []byte("new\n"), 0, "20261125T224837Z", nil, nil)
 	var ce *ChangedError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "changed since the plan") {
 		t.Fatalf("EditFile of a changed file: %v", err)
@@ -29,11 +30,11 @@ func TestEditFile(t *testing.T) {
 	if got := readFile(t, path); got != string(old) {
 		t.Fatalf("refused edit wrote %q", got)
 	}
-	if _, err := EditFile(ctx, n, path, "", []byte("new\n"), 0, "20261125T224837Z"); !errors.As(err, &ce) || !strings.Contains(err.Error(), "created since the plan") {
+	if _, err := EditFile(ctx, n, path, "", []byte("new\n"), 0, "20261125T224837Z", nil, nil); !errors.As(err, &ce) || !strings.Contains(err.Error(), "created since the plan") {
 		t.Fatalf("EditFile of a file the plan did not see: %v", err)
 	}
 
-	b, err := EditFile(ctx, n, path, state.Hash(old), []byte("port = 5433\n"), 0, "20261125T224837Z")
+	b, err := EditFile(ctx, n, path, state.Hash(old), []byte("port = 5433\n"), 0, "20261125T224837Z", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestEditFile(t *testing.T) {
 	}
 
 	// A second edit in the same second keeps both backups.
-	b2, err := EditFile(ctx, n, path, state.Hash([]byte("port = 5433\n")), []byte("port = 5434\n"), 0, "20261125T224837Z")
+	b2, err := EditFile(ctx, n, path, state.Hash([]byte("port = 5433\n")), []byte("port = 5434\n"), 0, "20261125T224837Z", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestEditFile(t *testing.T) {
 
 	// A new file: created with the mode asked; undoing it moves it aside.
 	newPath := filepath.Join(dir, "conf.d.conf")
-	nb, err := EditFile(ctx, n, newPath, "", []byte("x = 1\n"), 0o600, "20261125T224837Z")
+	nb, err := EditFile(ctx, n, newPath, "", []byte("x = 1\n"), 0o600, "20261125T224837Z", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,5 +133,53 @@ func TestWritePassfile(t *testing.T) {
 	k, ok := libpq.PassfileKey(e.line())
 	if !ok || k != [4]string{"127.0.0.2", "5432", "replication", "replicator"} {
 		t.Fatalf("libpq.PassfileKey(%q) = %q, %v", e.line(), k, ok)
+	}
+}
+
+// TestEditFileMasksPasswordInBackup: the previous version of a file that
+// held a password is kept with the password masked, with the file's owner
+// and mode; Restore puts the real previous version back; a previous
+// version that is not the plan's is refused before anything is written.
+func TestEditFileMasksPasswordInBackup(t *testing.T) {
+	t.Parallel()
+	n, dir := dirNode(t)
+	ctx := testCtx(t)
+	path := filepath.Join(dir, "postgresql.auto.conf")
+	old := []byte("primary_conninfo = 'host=a password=s3cret user=r'\n")
+	masked := []byte("primary_conninfo = 'host=a password=" + spec.Redacted + " user=r'\n")
+	pgtest.WriteFile(t, path, old, 0o640)
+	newContent := []byte("primary_conninfo = 'host=a user=r passfile=/x'\n")
+
+	stale := []byte("primary_conninfo = 'host=b password=s3cret user=r'\n")
+	var ce *ChangedError
+	if _, err := EditFile(ctx, n, path, state.Hash(old), newContent, 0, "20261125T224840Z", stale, masked); !errors.As(err, &ce) {
+		t.Fatalf("EditFile with bytes that are not the plan's: %v", err)
+	}
+	if matches, _ := filepath.Glob(path + ".pgrepl-*"); len(matches) > 0 || readFile(t, path) != string(old) {
+		t.Fatalf("a refused edit left %q or changed the file", matches)
+	}
+
+	b, err := EditFile(ctx, n, path, state.Hash(old), newContent, 0, "20261125T224840Z", old, masked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, b.Copy); got != string(masked) {
+		t.Errorf("backup holds %q, want the password masked", got)
+	}
+	if got := readFile(t, path); got != string(newContent) {
+		t.Errorf("file holds %q", got)
+	}
+	fi, err := os.Stat(b.Copy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o640 || fileOwner(t, fi) != pgtest.OSUser() {
+		t.Errorf("backup mode %v owner %s, want the file's 0640 and %s", fi.Mode().Perm(), fileOwner(t, fi), pgtest.OSUser())
+	}
+	if err := b.Restore(ctx, n, "20261125T224841Z"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, path); got != string(old) {
+		t.Errorf("restored %q, want the real previous version", got)
 	}
 }

@@ -89,7 +89,7 @@ func TestPgCtlcluster(t *testing.T) {
 	conf := filepath.Join(n.Spec.ConfigDir, "postgresql.conf")
 	old := []byte(readFile(t, conf))
 	bad := append(append([]byte(nil), old...), "shared_preload_libraries = 'pgrepl_no_such_library'\n"...)
-	b, err := EditFile(ctx, n, conf, state.Hash(old), bad, 0, "20261125T000009Z")
+	b, err := EditFile(ctx, n, conf, state.Hash(old), bad, 0, "20261125T000009Z", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgrepl/pgrepl/confparse"
+	"github.com/pgrepl/pgrepl/internal/redact"
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/spec"
 )
@@ -20,35 +21,39 @@ import (
 // observer keeps secrets out of a State), so it is not the file to write:
 // the edit's settings are set again, with the same minimal edit
 // (confparse's SetWinning, as the planner does), on the files as they are.
-func redoEdit(ctx context.Context, n *Node, ch *plan.Change) ([]byte, error) {
+// It returns the file's real bytes before and after the edit, and the
+// passwords of the primary_conninfo lines the configuration holds.
+func redoEdit(ctx context.Context, n *Node, ch *plan.Change) (before, after []byte, passwords []string, err error) {
 	if ch.File.Kind == plan.KindHBA || len(ch.Settings) == 0 {
-		return nil, fmt.Errorf("%s: %s holds a password, which the plan could not see, and only setting edits can be made again on the real file; edit it by hand as the plan's diff shows", n.Name(), ch.Path)
+		return nil, nil, nil, fmt.Errorf("%s: %s holds a password, which the plan could not see, and only setting edits can be made again on the real file; edit it by hand as the plan's diff shows", n.Name(), ch.Path)
 	}
 	configFile, err := configFileOf(ctx, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	conf, err := confparse.Load(transportReader{ctx: ctx, n: n}, configFile, n.Spec.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: read the configuration again: %w", n.Name(), err)
-	}
-	for _, s := range ch.Settings {
-		if strings.Contains(s.New, spec.Redacted) {
-			return nil, fmt.Errorf("%s: the new value of %s in %s is a secret the plan does not hold", n.Name(), s.Name, ch.Path)
-		}
-		p, _, err := conf.SetWinning(s.Name, confparse.QuoteValue(s.New))
-		if err != nil {
-			return nil, fmt.Errorf("%s: set %s again in %s: %w", n.Name(), s.Name, ch.Path, err)
-		}
-		if p != ch.Path {
-			return nil, fmt.Errorf("%s: on the real files, %s would be set in %s, not in %s as planned; plan again", n.Name(), s.Name, p, ch.Path)
-		}
+		return nil, nil, nil, fmt.Errorf("%s: read the configuration again: %w", n.Name(), err)
 	}
 	f := conf.File(ch.Path)
 	if f == nil {
-		return nil, fmt.Errorf("%s: PostgreSQL does not read %s", n.Name(), ch.Path)
+		return nil, nil, nil, fmt.Errorf("%s: PostgreSQL does not read %s", n.Name(), ch.Path)
 	}
-	return f.Bytes(), nil
+	before = f.Bytes()
+	passwords = redact.ConfPasswords(conf)
+	for _, s := range ch.Settings {
+		if strings.Contains(s.New, spec.Redacted) {
+			return nil, nil, nil, fmt.Errorf("%s: the new value of %s in %s is a secret the plan does not hold", n.Name(), s.Name, ch.Path)
+		}
+		p, _, err := conf.SetWinning(s.Name, confparse.QuoteValue(s.New))
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: set %s again in %s: %w", n.Name(), s.Name, ch.Path, err)
+		}
+		if p != ch.Path {
+			return nil, nil, nil, fmt.Errorf("%s: on the real files, %s would be set in %s, not in %s as planned; plan again", n.Name(), s.Name, p, ch.Path)
+		}
+	}
+	return before, conf.File(ch.Path).Bytes(), passwords, nil
 }
 
 // configFileOf is the postgresql.conf n's server reads: config_file when it

@@ -32,7 +32,7 @@ func TestServerSteps(t *testing.T) {
 	t.Run("hba", func(t *testing.T) {
 		old := []byte(readFile(t, hba))
 		bad := append(append([]byte(nil), old...), "host replication replicator 127.0.0.1/32 scram-sha-257\n"...)
-		if _, err := EditFile(ctx, n, hba, state.Hash(old), bad, 0, "20261125T000001Z"); err != nil {
+		if _, err := EditFile(ctx, n, hba, state.Hash(old), bad, 0, "20261125T000001Z", nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		line := bytes.Count(bad, []byte("\n"))
@@ -220,7 +220,7 @@ func TestServerSteps(t *testing.T) {
 	t.Run("restart rollback", func(t *testing.T) {
 		old := []byte(readFile(t, conf))
 		bad := append(append([]byte(nil), old...), "shared_preload_libraries = 'pgrepl_no_such_library'\n"...)
-		b, err := EditFile(ctx, n, conf, state.Hash(old), bad, 0, "20261125T000002Z")
+		b, err := EditFile(ctx, n, conf, state.Hash(old), bad, 0, "20261125T000002Z", nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // slot. pgrepl reconfigures it, not rebuilds it: the edit of its
 // postgresql.auto.conf, which the plan could only see with the password
 // masked, is made again on the real file, and the password moves to the
-// passfile.
+// passfile; the backup pgrepl keeps of the file has it masked.
 func TestReplicaReconfigured(t *testing.T) {
 	t.Parallel()
 	const password = "replica-e2e-Secret-55d1"
@@ -32,6 +33,17 @@ func TestReplicaReconfigured(t *testing.T) {
 	p.spec = filepath.Join(p.dir, "pgrepl.hcl")
 	p.writeSpec()
 
+	// The server logs the password when the setup above reloads; what it
+	// logs from then on must not hold it. The reload is done once a new
+	// session sees the value.
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.standby.Log(t), "password="+password) || !strings.Contains(p.standby.Psql(t, "SHOW primary_conninfo"), "password=") {
+		if time.Now().After(deadline) {
+			t.Fatal("the standby did not reload its primary_conninfo")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	logBefore := len(p.standby.Log(t))
 	r := p.pgrepl("apply", "--auto-approve")
 	if r.code != 0 {
 		t.Fatalf("apply:\n%s", r)
@@ -52,6 +64,26 @@ func TestReplicaReconfigured(t *testing.T) {
 	got := readFile(t, auto)
 	if strings.Contains(got, "password") || !strings.Contains(got, "passfile=") {
 		t.Errorf("postgresql.auto.conf after apply:\n%s", got)
+	}
+	// The password is in the passfile alone: the backup of
+	// postgresql.auto.conf has it masked.
+	passfile := p.standby.DataDir + ".pgpass"
+	standbyLog := p.standby.Log(t)
+	found := filesHolding(t, password, p.standby.Dir, p.primary.Dir)
+	found = slices.DeleteFunc(found, func(f string) bool { return f == p.standby.LogFile })
+	if len(found) != 1 || found[0] != passfile {
+		t.Errorf("files holding the password: %q, want only %s", found, passfile)
+	}
+	since := standbyLog
+	if len(standbyLog) >= logBefore {
+		since = standbyLog[logBefore:]
+	}
+	if strings.Contains(since, password) {
+		t.Errorf("the standby's log holds the password since apply:\n%s", since)
+	}
+	backups, err := filepath.Glob(auto + ".pgrepl-*")
+	if err != nil || len(backups) != 1 || !strings.Contains(readFile(t, backups[0]), "password=(sensitive value)") {
+		t.Errorf("backups of postgresql.auto.conf: %q %v, want one with the password masked", backups, err)
 	}
 	p.verifyGreen()
 	p.runbookChecks()
@@ -115,4 +147,29 @@ func TestStandbyRemoved(t *testing.T) {
 		t.Errorf("orders on the removed standby: %q, want its data untouched", got)
 	}
 	p.requireNoChanges()
+}
+
+// filesHolding lists the regular files under dirs that contain secret.
+func filesHolding(t *testing.T, secret string, dirs ...string) []string {
+	t.Helper()
+	var found []string
+	for _, dir := range dirs {
+		err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+			if err != nil || !fi.Mode().IsRegular() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if strings.Contains(string(b), secret) {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return found
 }
