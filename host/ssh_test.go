@@ -232,8 +232,9 @@ func TestSSHPoolReuse(t *testing.T) {
 	}
 	// 1 for the pool; each DialContext above made sshd accept one more,
 	// from the host itself.
-	if got, want := srv.Connections(), 1+12; got != want {
-		t.Fatalf("sshd accepted %d connections, want %d\n%s", got, want, srv.Log())
+	if got, want := srv.AwaitConnections(1+12), 1+12; got != want {
+		t.Logf("sshd's log:\n%s", srv.Log())
+		t.Fatalf("sshd accepted %d connections, want %d", got, want)
 	}
 	// Another login user is another connection.
 	tr, err := pool.SSH(ctx, sshConfig(srv, "postgres"))
@@ -243,7 +244,7 @@ func TestSSHPoolReuse(t *testing.T) {
 	if got := whoami(t, tr, ""); got != "postgres" {
 		t.Fatal(got)
 	}
-	if got := srv.Connections(); got != 14 {
+	if got := srv.AwaitConnections(14); got != 14 {
 		t.Fatalf("sshd accepted %d connections, want 14", got)
 	}
 	if err := tr.Close(); err != nil {
@@ -520,7 +521,7 @@ func TestSSHKeepAlive(t *testing.T) {
 	if got := whoami(t, tr2, ""); got != "root" {
 		t.Fatal(got)
 	}
-	if got := srv.Connections(); got != 2 {
+	if got := srv.AwaitConnections(2); got != 2 {
 		t.Fatalf("sshd accepted %d connections, want 2 (the lost one and its replacement)", got)
 	}
 	if _, err := tr.Run(ctx, Cmd{Argv: []string{"true"}}); !errors.Is(err, ErrConnLost) {

@@ -131,7 +131,7 @@ func TestObserve(t *testing.T) {
 			before2, before3 := srv2.Connections(), srv3.Connections()
 			sp, _ := writeSpec(t, specText(nodes...))
 			st := mustObserve(t, sp)
-			if got2, got3 := srv2.Connections()-before2, srv3.Connections()-before3; got2 != 1 || got3 != 1 {
+			if got2, got3 := srv2.AwaitConnections(before2+1)-before2, srv3.AwaitConnections(before3+1)-before3; got2 != 1 || got3 != 1 {
 				t.Errorf("SSH connections: %d to the primary's host, %d to the five other nodes' host; want one each", got2, got3)
 			}
 			f.check(t, st)

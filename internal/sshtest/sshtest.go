@@ -258,6 +258,20 @@ func (s *Server) Log() string { return s.log.String() }
 // Connections counts the TCP connections sshd accepted, from its log.
 func (s *Server) Connections() int { return strings.Count(s.log.String(), "Connection from ") }
 
+// AwaitConnections is Connections once it reaches want, or after 10
+// seconds. sshd's log reaches this process through a pipe, so a connection
+// the client already used may not be counted yet when Connections runs.
+func (s *Server) AwaitConnections(want int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := s.Connections()
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Kill kills sshd and every connection it serves, as a crashed or rebooted
 // host would: clients see their connection drop.
 func (s *Server) Kill(t testing.TB) {
