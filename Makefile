@@ -15,8 +15,10 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/pgrepl ./cmd/pgrepl
 
-# Everything, integration tests with real PostgreSQL servers and sshd included.
+# Everything, integration tests with real PostgreSQL servers and sshd included
+# (scripts/deps.sh installs them first when missing, as root).
 test:
+	./scripts/deps.sh test
 	$(GO) test -count=1 -timeout 14m $(TESTFLAGS) ./...
 
 lint: $(STATICCHECK)
@@ -41,6 +43,7 @@ fuzz:
 
 # The main job on a local two-node cluster (scripts/demo.sh; PGREPL_DEMO_KEEP=1 keeps it).
 demo: build
+	./scripts/deps.sh demo
 	./scripts/demo.sh
 
 clean:
