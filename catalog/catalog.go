@@ -4,10 +4,11 @@
 // pg_settings; the catalog answers when the server is down or not yet built,
 // and lets the spec be validated with no server at all.
 //
-// PostgreSQL 15 comes from a live 15.18 server's pg_settings (pg15.tsv,
-// checked against a running server by the tests); the other versions are
-// derived from it with the differences in versions.go, taken from the
-// release notes and each version's postgresql.conf.sample.
+// PostgreSQL 15 comes from a live server's pg_settings (pg15.tsv, whose
+// first line names the minor release; checked against a running server by
+// the tests); the other versions are derived from it with the differences
+// in versions.go, taken from the release notes and each version's
+// postgresql.conf.sample.
 package catalog
 
 import (
