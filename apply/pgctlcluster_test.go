@@ -39,7 +39,11 @@ func TestPgCtlcluster(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(sock) })
 	pgtest.MkdirAll(t, sock, 0o755)
 	port := pgtest.FreePort(t, "127.0.0.1")
-	out, err := exec.Command("pg_createcluster", "15", name, "-p", fmt.Sprint(port), "-s", sock, "--", "--auth-local=trust").CombinedOutput()
+	create := exec.Command("pg_createcluster", "15", name, "-p", fmt.Sprint(port), "-s", sock, "--", "--auth-local=trust")
+	// pg_createcluster refuses a locale of the environment that is not
+	// installed (CI's may name one).
+	create.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
+	out, err := create.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pg_createcluster: %v\n%s", err, out)
 	}
