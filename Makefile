@@ -16,10 +16,11 @@ build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/pgrepl ./cmd/pgrepl
 
 # Everything, integration tests with real PostgreSQL servers and sshd included
-# (scripts/deps.sh installs them first when missing, as root).
+# (scripts/deps.sh installs them first when missing, as root). The fixtures
+# write files for the postgres user to read: umask 022, whatever the caller's.
 test:
 	./scripts/deps.sh test
-	$(GO) test -count=1 -timeout 14m $(TESTFLAGS) ./...
+	umask 022 && $(GO) test -count=1 -timeout 14m $(TESTFLAGS) ./...
 
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -188,10 +188,14 @@ func MkdirAll(t testing.TB, path string, mode os.FileMode) {
 	}
 }
 
-// WriteFile writes a file owned by OSUser.
+// WriteFile writes a file owned by OSUser with the given mode (whatever
+// the umask).
 func WriteFile(t testing.TB, path string, data []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, data, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
 	if err := Chown(path); err != nil {
