@@ -166,12 +166,12 @@ func (p *pair) loadSpec() *spec.Spec {
 	return sp
 }
 
-// plan runs "pgrepl plan --format json" and returns the plan.
-func (p *pair) plan() *plan.Plan {
+// plan runs "pgrepl plan --format json" with args and returns the plan.
+func (p *pair) plan(args ...string) *plan.Plan {
 	p.t.Helper()
-	r := p.pgrepl("plan", "--format", "json")
+	r := p.pgrepl(append([]string{"plan", "--format", "json"}, args...)...)
 	if r.code != 0 {
-		p.t.Fatalf("plan:\n%s", r)
+		p.t.Fatalf("plan %s:\n%s", strings.Join(args, " "), r)
 	}
 	var pl plan.Plan
 	if err := json.Unmarshal([]byte(r.stdout), &pl); err != nil {
