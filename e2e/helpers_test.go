@@ -63,17 +63,42 @@ func newPair(t *testing.T, password string) *pair {
 func newPairOn(t *testing.T, password, standbyHost string) *pair {
 	t.Helper()
 	p := &pair{t: t, dir: t.TempDir(), password: password}
-	p.primary = pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
-	p.primary.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
+	p.primary = startPrimary(t)
 	p.standby = pgtest.Start(t, pgtest.Options{Host: standbyHost})
 	p.standby.Exec(t, "CREATE TABLE precious (x text); INSERT INTO precious VALUES ('the old cluster''s data')")
 	p.standbyID = pgtest.SystemID(t, p.standby.DataDir)
-	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
-		t.Fatal(err)
+	p.writeSpecFiles()
+	return p
+}
+
+// newReplicaPair starts pg1 on 127.0.0.2 with some data, and pg2 on
+// 127.0.0.3 as a healthy replica of it set up by hand (pg_basebackup, no
+// slot), with the pair's spec.
+func newReplicaPair(t *testing.T, password string) *pair {
+	t.Helper()
+	p := &pair{t: t, dir: t.TempDir(), password: password}
+	p.primary = startPrimary(t)
+	p.standby = pgtest.StartStandby(t, p.primary, "127.0.0.3", "pg2")
+	p.writeSpecFiles()
+	return p
+}
+
+// startPrimary starts pg1 on 127.0.0.2 with 1,000 orders.
+func startPrimary(t *testing.T) *pgtest.Server {
+	t.Helper()
+	s := pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
+	s.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
+	return s
+}
+
+// writeSpecFiles writes the password file and the spec beside it.
+func (p *pair) writeSpecFiles() {
+	p.t.Helper()
+	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(p.password), 0o600); err != nil {
+		p.t.Fatal(err)
 	}
 	p.spec = filepath.Join(p.dir, "pgrepl.hcl")
 	p.writeSpec()
-	return p
 }
 
 // writeSpec writes the pair's spec.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/pgrepl/pgrepl/internal/pgtest"
 )
 
 // TestReplicaReconfigured: a standby set up by hand, a healthy replica of
@@ -21,17 +19,9 @@ import (
 func TestReplicaReconfigured(t *testing.T) {
 	t.Parallel()
 	const password = "replica-e2e-Secret-55d1"
-	p := &pair{t: t, dir: t.TempDir(), password: password}
-	p.primary = pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
-	p.primary.Exec(t, "CREATE TABLE orders (id int PRIMARY KEY, item text); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
-	p.standby = pgtest.StartStandby(t, p.primary, "127.0.0.3", "pg2")
+	p := newReplicaPair(t, password)
 	p.standby.Exec(t, fmt.Sprintf("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.2 port=%d user=replicator password=%s application_name=pg2'", p.primary.Port, password))
 	p.standby.Exec(t, "SELECT pg_reload_conf()")
-	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p.spec = filepath.Join(p.dir, "pgrepl.hcl")
-	p.writeSpec()
 
 	// The server logs the password when the setup above reloads; what it
 	// logs from then on must not hold it. The reload is done once a new

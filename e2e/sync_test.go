@@ -1,13 +1,10 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/pgrepl/pgrepl/internal/pgtest"
 	"github.com/pgrepl/pgrepl/plan"
 )
 
@@ -19,14 +16,7 @@ import (
 func TestSynchronousStandbyDowntime(t *testing.T) {
 	t.Parallel()
 	const password = "sync-e2e-Secret-9d20"
-	p := &pair{t: t, dir: t.TempDir(), password: password}
-	p.primary = pgtest.Start(t, pgtest.Options{Host: "127.0.0.2"})
-	p.standby = pgtest.StartStandby(t, p.primary, "127.0.0.3", "pg2")
-	if err := os.WriteFile(filepath.Join(p.dir, "replication.pw"), []byte(password), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p.spec = filepath.Join(p.dir, "pgrepl.hcl")
-	p.writeSpec()
+	p := newReplicaPair(t, password)
 	if r := p.pgrepl("apply", "--auto-approve"); r.code != 0 {
 		t.Fatalf("apply:\n%s", r)
 	}
