@@ -22,28 +22,16 @@
 # (default 55432, on 127.0.0.2 and 127.0.0.3) can be set.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-bindir=${PGREPL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/lib.sh"
 runs=${RUNS:-7}
 scale=${SCALE:-13}
 port=${PORT:-55432}
-pgrepl="$here/bin/pgrepl"
-
-if [ "$(id -u)" -eq 0 ]; then
-	osuser=postgres
-	as() { runuser -u "$osuser" -- "$@"; }
-else
-	osuser=$(id -un)
-	as() { "$@"; }
-fi
 for b in initdb pg_ctl pg_basebackup psql pgbench; do
 	[ -x "$bindir/$b" ] || { echo "bench: $bindir/$b not found" >&2; exit 1; }
 done
 (cd "$here" && go build -o bin/pgrepl ./cmd/pgrepl)
 
-dir=$(mktemp -d /tmp/pgrepl-bench.XXXXXX)
-chmod 0755 "$dir"
-[ "$(id -u)" -eq 0 ] && chown "$osuser:" "$dir"
+dir=$(workdir pgrepl-bench)
 stop_all() {
 	for d in "$dir"/*/pg1 "$dir"/*/pg2 "$dir"/tmpl/pg1 "$dir"/tmpl/pg2; do
 		[ -f "$d/postmaster.pid" ] && as "$bindir/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1 || true

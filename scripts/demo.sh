@@ -13,27 +13,15 @@
 # as that user). PGREPL_PG_BINDIR overrides /usr/lib/postgresql/15/bin.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-pgrepl="$here/bin/pgrepl"
-bindir=${PGREPL_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/lib.sh"
 keep=${PGREPL_DEMO_KEEP:-0}
-
-if [ "$(id -u)" -eq 0 ]; then
-	osuser=postgres
-	as() { runuser -u "$osuser" -- "$@"; }
-else
-	osuser=$(id -un)
-	as() { "$@"; }
-fi
 
 for b in initdb pg_ctl pg_basebackup; do
 	[ -x "$bindir/$b" ] || { echo "demo: $bindir/$b not found; install postgresql-15 or set PGREPL_PG_BINDIR" >&2; exit 1; }
 done
 [ -x "$pgrepl" ] || { echo "demo: $pgrepl not built; run make build" >&2; exit 1; }
 
-dir=$(mktemp -d /tmp/pgrepl-demo.XXXXXX)
-chmod 0755 "$dir"
-[ "$(id -u)" -eq 0 ] && chown "$osuser:" "$dir"
+dir=$(workdir pgrepl-demo)
 
 stop_all() {
 	for n in pg1 pg2; do
