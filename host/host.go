@@ -51,6 +51,21 @@ type Transport interface {
 	// which Result.Err turns into an error.
 	Run(ctx context.Context, c Cmd) (Result, error)
 
+	FileOps
+
+	// DialContext connects to addr as seen from the host: network "tcp"
+	// (host:port) or "unix" (a socket path). It fits pgconn.Config.DialFunc,
+	// so PostgreSQL is reached through the transport with no port open to
+	// the operator's machine.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Close releases the transport's connection, if it owns one.
+	Close() error
+}
+
+// FileOps is the file half of a Transport: operations on files as the
+// transport's OS user.
+type FileOps interface {
 	// ReadFile returns the contents of the file at path.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 
@@ -81,15 +96,6 @@ type Transport interface {
 
 	// Remove removes a file or an empty directory; never a tree.
 	Remove(ctx context.Context, path string) error
-
-	// DialContext connects to addr as seen from the host: network "tcp"
-	// (host:port) or "unix" (a socket path). It fits pgconn.Config.DialFunc,
-	// so PostgreSQL is reached through the transport with no port open to
-	// the operator's machine.
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-
-	// Close releases the transport's connection, if it owns one.
-	Close() error
 }
 
 // Cmd is a command to run on a host.

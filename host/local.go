@@ -39,16 +39,9 @@ type Local struct {
 	fileOps        // file operations, native or through commands
 }
 
-// fileOps is the file half of a Transport.
-type fileOps interface {
-	ReadFile(ctx context.Context, path string) ([]byte, error)
-	ReadDir(ctx context.Context, path string) ([]string, error)
-	Stat(ctx context.Context, path string) (FileInfo, error)
-	WriteFileAtomic(ctx context.Context, path string, data []byte, opts WriteOptions) error
-	Rename(ctx context.Context, oldpath, newpath string) error
-	MkdirAll(ctx context.Context, path string, perm fs.FileMode) error
-	Remove(ctx context.Context, path string) error
-}
+// fileOps names Local's embedded FileOps so that the field stays
+// unexported.
+type fileOps = FileOps
 
 var _ Transport = (*Local)(nil)
 
