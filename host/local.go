@@ -34,7 +34,6 @@ type LocalConfig struct {
 type Local struct {
 	self    string // user pgrepl runs as
 	root    bool
-	osUser  string
 	runuser string // the runuser program, when root
 	fileOps        // file operations, native or through commands
 }
@@ -51,7 +50,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: current user: %w", err)
 	}
-	l := &Local{self: u.Username, root: os.Geteuid() == 0, osUser: cfg.OSUser}
+	l := &Local{self: u.Username, root: os.Geteuid() == 0}
 	if l.root {
 		l.runuser = findProgram("runuser", sbinDirs)
 	}
