@@ -135,12 +135,15 @@ const waitDelay = 5 * time.Second
 // Run runs c on this machine.
 func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Host: l.Name(), Argv: c.Argv, As: c.As}
+	fail := func(err error) (Result, error) {
+		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+	}
 	become := l.becomeArgv
 	var id *identity
 	if c.Light && l.root && c.As != "" && c.As != l.self {
 		// Switched to directly, when the account is found; else runuser.
 		if err := checkUser(c.As); err != nil {
-			return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+			return fail(err)
 		}
 		if id = lookupIdentity(c.As); id != nil {
 			become = func(string) ([]string, error) { return nil, nil }
@@ -148,7 +151,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	argv, err := commandArgv(c, become)
 	if err != nil {
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+		return fail(err)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = localEnv()
@@ -182,7 +185,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
 		return res, nil
 	case ctx.Err() != nil:
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: ctx.Err()}
+		return fail(ctx.Err())
 	case errors.As(err, &ee):
 		res.ExitCode = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -190,7 +193,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		return res, nil
 	default:
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+		return fail(err)
 	}
 }
 
@@ -289,7 +292,7 @@ func localErr(op, path string, err error) error {
 
 func (nativeFS) ReadFile(_ context.Context, path string) ([]byte, error) {
 	if err := checkPath(path); err != nil {
-		return nil, &OpError{Op: "read", Path: path, Host: localName, Err: err}
+		return nil, localErr("read", path, err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -300,7 +303,7 @@ func (nativeFS) ReadFile(_ context.Context, path string) ([]byte, error) {
 
 func (nativeFS) ReadDir(_ context.Context, path string) ([]string, error) {
 	if err := checkPath(path); err != nil {
-		return nil, &OpError{Op: "readdir", Path: path, Host: localName, Err: err}
+		return nil, localErr("readdir", path, err)
 	}
 	ents, err := os.ReadDir(path)
 	if err != nil {
@@ -316,7 +319,7 @@ func (nativeFS) ReadDir(_ context.Context, path string) ([]string, error) {
 
 func (nativeFS) Stat(_ context.Context, path string) (FileInfo, error) {
 	if err := checkPath(path); err != nil {
-		return FileInfo{}, &OpError{Op: "stat", Path: path, Host: localName, Err: err}
+		return FileInfo{}, localErr("stat", path, err)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -342,7 +345,7 @@ func fileInfo(name string, st fs.FileInfo) FileInfo {
 
 func (nativeFS) WriteFileAtomic(_ context.Context, path string, data []byte, opts WriteOptions) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "write", Path: path, Host: localName, Err: err}
+		return localErr("write", path, err)
 	}
 	if err := writeAtomic(path, data, opts); err != nil {
 		return localErr("write", path, err)
@@ -416,32 +419,32 @@ func syncDir(dir string) error {
 func (nativeFS) Rename(_ context.Context, oldpath, newpath string) error {
 	p := oldpath + " to " + newpath
 	if err := errors.Join(checkPath(oldpath), checkPath(newpath)); err != nil {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	if _, err := os.Lstat(newpath); err == nil {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: fmt.Errorf("%s: %w", newpath, fs.ErrExist)}
+		return localErr("rename", p, fmt.Errorf("%s: %w", newpath, fs.ErrExist))
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	if err := os.Rename(oldpath, newpath); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) {
 			err = le.Err
 		}
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	return nil
 }
 
 func (nativeFS) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "mkdir", Path: path, Host: localName, Err: err}
+		return localErr("mkdir", path, err)
 	}
 	for _, d := range pathChain(path) {
 		st, err := os.Stat(d)
 		if err == nil {
 			if !st.IsDir() {
-				return &OpError{Op: "mkdir", Path: path, Host: localName, Err: fmt.Errorf("%s: %w", d, syscall.ENOTDIR)}
+				return localErr("mkdir", path, fmt.Errorf("%s: %w", d, syscall.ENOTDIR))
 			}
 			continue
 		}
@@ -459,7 +462,7 @@ func (nativeFS) MkdirAll(_ context.Context, path string, perm fs.FileMode) error
 
 func (nativeFS) Remove(_ context.Context, path string) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "remove", Path: path, Host: localName, Err: err}
+		return localErr("remove", path, err)
 	}
 	if err := os.Remove(path); err != nil {
 		return localErr("remove", path, err)
