@@ -12,7 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,11 +116,7 @@ func localEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		keep := strings.HasPrefix(name, "LC_")
-		for _, k := range localEnvKeep {
-			keep = keep || name == k
-		}
-		if keep {
+		if strings.HasPrefix(name, "LC_") || slices.Contains(localEnvKeep, name) {
 			env = append(env, kv)
 		}
 	}
@@ -309,11 +305,10 @@ func (nativeFS) ReadDir(_ context.Context, path string) ([]string, error) {
 	if err != nil {
 		return nil, localErr("readdir", path, err)
 	}
-	names := make([]string, len(ents))
+	names := make([]string, len(ents)) // os.ReadDir sorts them by name
 	for i, e := range ents {
 		names[i] = e.Name()
 	}
-	sort.Strings(names)
 	return names, nil
 }
 
