@@ -194,19 +194,7 @@ func unixMode(m uint32) fs.FileMode {
 }
 
 // octalMode is mode in chmod(1)'s numeric form, special bits included.
-func octalMode(m fs.FileMode) string {
-	n := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return fmt.Sprintf("%04o", n)
-}
+func octalMode(m fs.FileMode) string { return fmt.Sprintf("%04o", UnixPerm(m)) }
 
 // writeScript replaces "$1" atomically with its standard input. $2 is the
 // mode of a new file, $3 is 1 to apply that mode to an existing file too.

@@ -209,6 +209,25 @@ type FileInfo struct {
 // IsDir reports whether fi describes a directory.
 func (fi FileInfo) IsDir() bool { return fi.Mode.IsDir() }
 
+// permBits are the bits of an fs.FileMode that chmod sets.
+const permBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+// UnixPerm returns the permission and special bits of m as chmod(2) numbers
+// them: 0o4755 for setuid rwxr-xr-x.
+func UnixPerm(m fs.FileMode) uint32 {
+	n := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		n |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		n |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		n |= 0o1000
+	}
+	return n
+}
+
 // WriteOptions shape WriteFileAtomic.
 type WriteOptions struct {
 	// Mode is the permission of a new file; 0 means 0600. An existing file
@@ -223,7 +242,7 @@ func (o WriteOptions) mode() fs.FileMode {
 	if o.Mode == 0 {
 		return 0o600
 	}
-	return o.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	return o.Mode & permBits
 }
 
 // OpError is a failed operation on a host: the step, the host and why.

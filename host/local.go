@@ -379,7 +379,7 @@ func writeAtomic(path string, data []byte, opts WriteOptions) (err error) {
 			return fmt.Errorf("keep owner of %s: %w", dst, err)
 		}
 		if !opts.EnforceMode {
-			mode = old.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+			mode = old.Mode() & permBits
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return err

@@ -483,16 +483,7 @@ func (e *kindError) Unwrap() error { return e.kind }
 
 // statFromHost converts a transport's FileInfo.
 func statFromHost(fi host.FileInfo) statInfo {
-	si := statInfo{owner: fi.Owner, group: fi.Group, size: fi.Size, perm: uint32(fi.Mode.Perm())}
-	if fi.Mode&fs.ModeSetuid != 0 {
-		si.perm |= 0o4000
-	}
-	if fi.Mode&fs.ModeSetgid != 0 {
-		si.perm |= 0o2000
-	}
-	if fi.Mode&fs.ModeSticky != 0 {
-		si.perm |= 0o1000
-	}
+	si := statInfo{owner: fi.Owner, group: fi.Group, size: fi.Size, perm: host.UnixPerm(fi.Mode)}
 	switch {
 	case fi.Mode.IsDir():
 		si.kind = "directory"
