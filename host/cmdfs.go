@@ -63,11 +63,7 @@ func (e *remoteError) Unwrap() error { return e.kind }
 func commandFailure(res Result) error {
 	msg := strings.TrimSpace(string(res.Stderr))
 	if msg == "" {
-		if res.Signal != "" {
-			msg = "killed by signal " + res.Signal
-		} else {
-			msg = fmt.Sprintf("exit status %d", res.ExitCode)
-		}
+		msg = res.Status()
 	}
 	msg = lastLines(msg, 5)
 	e := &remoteError{msg: msg}

@@ -160,12 +160,17 @@ type ExitError struct {
 	Result
 }
 
-func (e *ExitError) Error() string {
-	status := fmt.Sprintf("exit status %d", e.ExitCode)
-	if e.Signal != "" {
-		status = "killed by signal " + e.Signal
+// Status says how the command ended: "exit status 1", or "killed by
+// signal KILL".
+func (r Result) Status() string {
+	if r.Signal != "" {
+		return "killed by signal " + r.Signal
 	}
-	msg := fmt.Sprintf("%s on %s: %s", runStep(e.Argv, e.As), e.Host, status)
+	return fmt.Sprintf("exit status %d", r.ExitCode)
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s on %s: %s", runStep(e.Argv, e.As), e.Host, e.Status())
 	if s := strings.TrimSpace(string(e.Stderr)); s != "" {
 		msg += ": " + lastLines(s, 5)
 	}

@@ -238,10 +238,7 @@ func runProbe(ctx context.Context, tr host.Transport, osUser string, targets []p
 		return nil, err
 	}
 	if res.ExitCode != 0 || res.Signal != "" {
-		why := fmt.Sprintf("exit status %d", res.ExitCode)
-		if res.Signal != "" {
-			why = "killed by signal " + res.Signal
-		}
+		why := res.Status()
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
 			why += ": " + msg
 		}
