@@ -13,9 +13,7 @@ import (
 // root the login shell's rc files dominate) and locally through runuser.
 
 func benchSSHConfig(b *testing.B) SSHConfig {
-	srv := sshtest.Start(b, sshtest.Options{})
-	return SSHConfig{Host: srv.Host, Port: srv.Port, User: "postgres", IdentityFile: srv.ClientKeyFile,
-		KnownHostsFile: srv.KnownHostsFile, ConfigFile: "none", AgentSocket: "none", OSUser: "postgres"}
+	return sshConfig(sshtest.Start(b, sshtest.Options{}), "postgres")
 }
 
 func benchSSH(b *testing.B) *SSH {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,11 +63,7 @@ func (e *remoteError) Unwrap() error { return e.kind }
 func commandFailure(res Result) error {
 	msg := strings.TrimSpace(string(res.Stderr))
 	if msg == "" {
-		if res.Signal != "" {
-			msg = "killed by signal " + res.Signal
-		} else {
-			msg = fmt.Sprintf("exit status %d", res.ExitCode)
-		}
+		msg = res.Status()
 	}
 	msg = lastLines(msg, 5)
 	e := &remoteError{msg: msg}
@@ -193,19 +190,7 @@ func unixMode(m uint32) fs.FileMode {
 }
 
 // octalMode is mode in chmod(1)'s numeric form, special bits included.
-func octalMode(m fs.FileMode) string {
-	n := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		n |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		n |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		n |= 0o1000
-	}
-	return fmt.Sprintf("%04o", n)
-}
+func octalMode(m fs.FileMode) string { return fmt.Sprintf("%04o", UnixPerm(m)) }
 
 // writeScript replaces "$1" atomically with its standard input. $2 is the
 // mode of a new file, $3 is 1 to apply that mode to an existing file too.
@@ -296,9 +281,7 @@ func pathChain(p string) []string {
 	for d := p; d != "/"; d = path.Dir(d) {
 		chain = append(chain, d)
 	}
-	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
-		chain[i], chain[j] = chain[j], chain[i]
-	}
+	slices.Reverse(chain)
 	return chain
 }
 

@@ -51,6 +51,21 @@ type Transport interface {
 	// which Result.Err turns into an error.
 	Run(ctx context.Context, c Cmd) (Result, error)
 
+	FileOps
+
+	// DialContext connects to addr as seen from the host: network "tcp"
+	// (host:port) or "unix" (a socket path). It fits pgconn.Config.DialFunc,
+	// so PostgreSQL is reached through the transport with no port open to
+	// the operator's machine.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Close releases the transport's connection, if it owns one.
+	Close() error
+}
+
+// FileOps is the file half of a Transport: operations on files as the
+// transport's OS user.
+type FileOps interface {
 	// ReadFile returns the contents of the file at path.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
 
@@ -81,15 +96,6 @@ type Transport interface {
 
 	// Remove removes a file or an empty directory; never a tree.
 	Remove(ctx context.Context, path string) error
-
-	// DialContext connects to addr as seen from the host: network "tcp"
-	// (host:port) or "unix" (a socket path). It fits pgconn.Config.DialFunc,
-	// so PostgreSQL is reached through the transport with no port open to
-	// the operator's machine.
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-
-	// Close releases the transport's connection, if it owns one.
-	Close() error
 }
 
 // Cmd is a command to run on a host.
@@ -154,12 +160,17 @@ type ExitError struct {
 	Result
 }
 
-func (e *ExitError) Error() string {
-	status := fmt.Sprintf("exit status %d", e.ExitCode)
-	if e.Signal != "" {
-		status = "killed by signal " + e.Signal
+// Status says how the command ended: "exit status 1", or "killed by
+// signal KILL".
+func (r Result) Status() string {
+	if r.Signal != "" {
+		return "killed by signal " + r.Signal
 	}
-	msg := fmt.Sprintf("%s on %s: %s", runStep(e.Argv, e.As), e.Host, status)
+	return fmt.Sprintf("exit status %d", r.ExitCode)
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("%s on %s: %s", runStep(e.Argv, e.As), e.Host, e.Status())
 	if s := strings.TrimSpace(string(e.Stderr)); s != "" {
 		msg += ": " + lastLines(s, 5)
 	}
@@ -203,6 +214,25 @@ type FileInfo struct {
 // IsDir reports whether fi describes a directory.
 func (fi FileInfo) IsDir() bool { return fi.Mode.IsDir() }
 
+// permBits are the bits of an fs.FileMode that chmod sets.
+const permBits = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
+
+// UnixPerm returns the permission and special bits of m as chmod(2) numbers
+// them: 0o4755 for setuid rwxr-xr-x.
+func UnixPerm(m fs.FileMode) uint32 {
+	n := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		n |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		n |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		n |= 0o1000
+	}
+	return n
+}
+
 // WriteOptions shape WriteFileAtomic.
 type WriteOptions struct {
 	// Mode is the permission of a new file; 0 means 0600. An existing file
@@ -217,7 +247,7 @@ func (o WriteOptions) mode() fs.FileMode {
 	if o.Mode == 0 {
 		return 0o600
 	}
-	return o.Mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	return o.Mode & permBits
 }
 
 // OpError is a failed operation on a host: the step, the host and why.

@@ -12,7 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,21 +34,13 @@ type LocalConfig struct {
 type Local struct {
 	self    string // user pgrepl runs as
 	root    bool
-	osUser  string
 	runuser string // the runuser program, when root
 	fileOps        // file operations, native or through commands
 }
 
-// fileOps is the file half of a Transport.
-type fileOps interface {
-	ReadFile(ctx context.Context, path string) ([]byte, error)
-	ReadDir(ctx context.Context, path string) ([]string, error)
-	Stat(ctx context.Context, path string) (FileInfo, error)
-	WriteFileAtomic(ctx context.Context, path string, data []byte, opts WriteOptions) error
-	Rename(ctx context.Context, oldpath, newpath string) error
-	MkdirAll(ctx context.Context, path string, perm fs.FileMode) error
-	Remove(ctx context.Context, path string) error
-}
+// fileOps names Local's embedded FileOps so that the field stays
+// unexported.
+type fileOps = FileOps
 
 var _ Transport = (*Local)(nil)
 
@@ -58,7 +50,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: current user: %w", err)
 	}
-	l := &Local{self: u.Username, root: os.Geteuid() == 0, osUser: cfg.OSUser}
+	l := &Local{self: u.Username, root: os.Geteuid() == 0}
 	if l.root {
 		l.runuser = findProgram("runuser", sbinDirs)
 	}
@@ -124,11 +116,7 @@ func localEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		keep := strings.HasPrefix(name, "LC_")
-		for _, k := range localEnvKeep {
-			keep = keep || name == k
-		}
-		if keep {
+		if strings.HasPrefix(name, "LC_") || slices.Contains(localEnvKeep, name) {
 			env = append(env, kv)
 		}
 	}
@@ -143,12 +131,15 @@ const waitDelay = 5 * time.Second
 // Run runs c on this machine.
 func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	res := Result{Host: l.Name(), Argv: c.Argv, As: c.As}
+	fail := func(err error) (Result, error) {
+		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+	}
 	become := l.becomeArgv
 	var id *identity
 	if c.Light && l.root && c.As != "" && c.As != l.self {
 		// Switched to directly, when the account is found; else runuser.
 		if err := checkUser(c.As); err != nil {
-			return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+			return fail(err)
 		}
 		if id = lookupIdentity(c.As); id != nil {
 			become = func(string) ([]string, error) { return nil, nil }
@@ -156,7 +147,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	argv, err := commandArgv(c, become)
 	if err != nil {
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+		return fail(err)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = localEnv()
@@ -190,7 +181,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 	case err == nil, errors.Is(err, exec.ErrWaitDelay):
 		return res, nil
 	case ctx.Err() != nil:
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: ctx.Err()}
+		return fail(ctx.Err())
 	case errors.As(err, &ee):
 		res.ExitCode = ee.ExitCode()
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -198,7 +189,7 @@ func (l *Local) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		return res, nil
 	default:
-		return res, &OpError{Op: "run", Path: runStep(c.Argv, c.As), Host: l.Name(), Err: err}
+		return fail(err)
 	}
 }
 
@@ -297,7 +288,7 @@ func localErr(op, path string, err error) error {
 
 func (nativeFS) ReadFile(_ context.Context, path string) ([]byte, error) {
 	if err := checkPath(path); err != nil {
-		return nil, &OpError{Op: "read", Path: path, Host: localName, Err: err}
+		return nil, localErr("read", path, err)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -308,23 +299,22 @@ func (nativeFS) ReadFile(_ context.Context, path string) ([]byte, error) {
 
 func (nativeFS) ReadDir(_ context.Context, path string) ([]string, error) {
 	if err := checkPath(path); err != nil {
-		return nil, &OpError{Op: "readdir", Path: path, Host: localName, Err: err}
+		return nil, localErr("readdir", path, err)
 	}
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, localErr("readdir", path, err)
 	}
-	names := make([]string, len(ents))
+	names := make([]string, len(ents)) // os.ReadDir sorts them by name
 	for i, e := range ents {
 		names[i] = e.Name()
 	}
-	sort.Strings(names)
 	return names, nil
 }
 
 func (nativeFS) Stat(_ context.Context, path string) (FileInfo, error) {
 	if err := checkPath(path); err != nil {
-		return FileInfo{}, &OpError{Op: "stat", Path: path, Host: localName, Err: err}
+		return FileInfo{}, localErr("stat", path, err)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -350,7 +340,7 @@ func fileInfo(name string, st fs.FileInfo) FileInfo {
 
 func (nativeFS) WriteFileAtomic(_ context.Context, path string, data []byte, opts WriteOptions) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "write", Path: path, Host: localName, Err: err}
+		return localErr("write", path, err)
 	}
 	if err := writeAtomic(path, data, opts); err != nil {
 		return localErr("write", path, err)
@@ -389,7 +379,7 @@ func writeAtomic(path string, data []byte, opts WriteOptions) (err error) {
 			return fmt.Errorf("keep owner of %s: %w", dst, err)
 		}
 		if !opts.EnforceMode {
-			mode = old.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+			mode = old.Mode() & permBits
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
@@ -424,32 +414,32 @@ func syncDir(dir string) error {
 func (nativeFS) Rename(_ context.Context, oldpath, newpath string) error {
 	p := oldpath + " to " + newpath
 	if err := errors.Join(checkPath(oldpath), checkPath(newpath)); err != nil {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	if _, err := os.Lstat(newpath); err == nil {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: fmt.Errorf("%s: %w", newpath, fs.ErrExist)}
+		return localErr("rename", p, fmt.Errorf("%s: %w", newpath, fs.ErrExist))
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	if err := os.Rename(oldpath, newpath); err != nil {
 		var le *os.LinkError
 		if errors.As(err, &le) {
 			err = le.Err
 		}
-		return &OpError{Op: "rename", Path: p, Host: localName, Err: err}
+		return localErr("rename", p, err)
 	}
 	return nil
 }
 
 func (nativeFS) MkdirAll(_ context.Context, path string, perm fs.FileMode) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "mkdir", Path: path, Host: localName, Err: err}
+		return localErr("mkdir", path, err)
 	}
 	for _, d := range pathChain(path) {
 		st, err := os.Stat(d)
 		if err == nil {
 			if !st.IsDir() {
-				return &OpError{Op: "mkdir", Path: path, Host: localName, Err: fmt.Errorf("%s: %w", d, syscall.ENOTDIR)}
+				return localErr("mkdir", path, fmt.Errorf("%s: %w", d, syscall.ENOTDIR))
 			}
 			continue
 		}
@@ -467,7 +457,7 @@ func (nativeFS) MkdirAll(_ context.Context, path string, perm fs.FileMode) error
 
 func (nativeFS) Remove(_ context.Context, path string) error {
 	if err := checkPath(path); err != nil {
-		return &OpError{Op: "remove", Path: path, Host: localName, Err: err}
+		return localErr("remove", path, err)
 	}
 	if err := os.Remove(path); err != nil {
 		return localErr("remove", path, err)

@@ -24,10 +24,7 @@ func requireRoot(t testing.TB) {
 	t.Helper()
 	pgtest.Require(t)
 	if os.Geteuid() != 0 {
-		if os.Getenv(pgtest.RequireEnv) != "" {
-			t.Fatalf("switching to the postgres user needs root, and %s is set", pgtest.RequireEnv)
-		}
-		t.Skip("switching to the postgres user needs root")
+		pgtest.Missing(t, "switching to the postgres user needs root")
 	}
 }
 
@@ -35,10 +32,7 @@ func requireRoot(t testing.TB) {
 func requireSudo(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("sudo"); err != nil {
-		if os.Getenv(pgtest.RequireEnv) != "" {
-			t.Fatalf("sudo missing (apt-get install sudo), and %s is set", pgtest.RequireEnv)
-		}
-		t.Skip("sudo missing (apt-get install sudo)")
+		pgtest.Missing(t, "sudo missing (apt-get install sudo)")
 	}
 }
 

@@ -23,9 +23,8 @@ type SSH struct {
 	conn   *sshConn
 	name   string
 	become string
-	osUser string // acting user of file operations; "" = login user
-	owned  bool   // Close closes conn
-	cmdFS         // file operations run as commands, as the OS user
+	owned  bool // Close closes conn
+	cmdFS       // file operations run as commands, as the OS user
 }
 
 var _ Transport = (*SSH)(nil)
@@ -49,10 +48,10 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 
 func newSSHView(conn *sshConn, t sshTarget) *SSH {
 	s := &SSH{conn: conn, name: t.name(), become: t.become}
+	s.cmdFS = cmdFS{run: s.Run, host: s.name}
 	if t.osUser != conn.user {
-		s.osUser = t.osUser
+		s.cmdFS.as = t.osUser // "" = the login user
 	}
-	s.cmdFS = cmdFS{run: s.Run, host: s.name, as: s.osUser}
 	return s
 }
 

@@ -84,7 +84,7 @@ type sshTarget struct {
 
 // key identifies the connection: one per login user, host and port.
 func (t sshTarget) key() string {
-	return t.user + "@" + net.JoinHostPort(t.hostName, strconv.Itoa(t.port))
+	return t.user + "@" + t.addr()
 }
 
 func (t sshTarget) addr() string { return net.JoinHostPort(t.hostName, strconv.Itoa(t.port)) }

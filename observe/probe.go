@@ -238,10 +238,7 @@ func runProbe(ctx context.Context, tr host.Transport, osUser string, targets []p
 		return nil, err
 	}
 	if res.ExitCode != 0 || res.Signal != "" {
-		why := fmt.Sprintf("exit status %d", res.ExitCode)
-		if res.Signal != "" {
-			why = "killed by signal " + res.Signal
-		}
+		why := res.Status()
 		if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
 			why += ": " + msg
 		}
@@ -483,16 +480,7 @@ func (e *kindError) Unwrap() error { return e.kind }
 
 // statFromHost converts a transport's FileInfo.
 func statFromHost(fi host.FileInfo) statInfo {
-	si := statInfo{owner: fi.Owner, group: fi.Group, size: fi.Size, perm: uint32(fi.Mode.Perm())}
-	if fi.Mode&fs.ModeSetuid != 0 {
-		si.perm |= 0o4000
-	}
-	if fi.Mode&fs.ModeSetgid != 0 {
-		si.perm |= 0o2000
-	}
-	if fi.Mode&fs.ModeSticky != 0 {
-		si.perm |= 0o1000
-	}
+	si := statInfo{owner: fi.Owner, group: fi.Group, size: fi.Size, perm: host.UnixPerm(fi.Mode)}
 	switch {
 	case fi.Mode.IsDir():
 		si.kind = "directory"

@@ -37,6 +37,16 @@ const DefaultBinDir = "/usr/lib/postgresql/15/bin"
 // a skip into a failure.
 const RequireEnv = "PGREPL_REQUIRE_INTEGRATION"
 
+// Missing skips t for want of what why names (a binary, root, an account),
+// or fails it when RequireEnv is set: CI must run every test.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s, and %s is set", why, RequireEnv)
+	}
+	t.Skip(why)
+}
+
 // BinDir is the directory of initdb, pg_ctl and friends: $PGREPL_PG_BINDIR or
 // DefaultBinDir.
 func BinDir() string {
@@ -52,18 +62,12 @@ func Require(t testing.TB) {
 	t.Helper()
 	for _, b := range []string{"initdb", "pg_ctl", "postgres", "pg_controldata"} {
 		if _, err := os.Stat(filepath.Join(BinDir(), b)); err != nil {
-			if os.Getenv(RequireEnv) != "" {
-				t.Fatalf("PostgreSQL binary %s missing in %s and %s is set: %v", b, BinDir(), RequireEnv, err)
-			}
-			t.Skipf("PostgreSQL binary %s missing in %s: %v", b, BinDir(), err)
+			Missing(t, fmt.Sprintf("PostgreSQL binary %s missing in %s: %v", b, BinDir(), err))
 		}
 	}
 	if os.Getuid() == 0 {
 		if _, err := user.Lookup(OSUser()); err != nil {
-			if os.Getenv(RequireEnv) != "" {
-				t.Fatalf("running as root needs the OS user %q for PostgreSQL: %v", OSUser(), err)
-			}
-			t.Skipf("running as root needs the OS user %q for PostgreSQL: %v", OSUser(), err)
+			Missing(t, fmt.Sprintf("running as root needs the OS user %q for PostgreSQL: %v", OSUser(), err))
 		}
 	}
 }

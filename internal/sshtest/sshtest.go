@@ -51,13 +51,9 @@ func Require(t testing.TB) {
 	} else if os.Geteuid() != 0 {
 		why = "running sshd for other logins needs root"
 	}
-	if why == "" {
-		return
+	if why != "" {
+		pgtest.Missing(t, why)
 	}
-	if os.Getenv(pgtest.RequireEnv) != "" {
-		t.Fatalf("%s, and %s is set", why, pgtest.RequireEnv)
-	}
-	t.Skip(why)
 }
 
 // Options shape a server.
@@ -388,10 +384,7 @@ func StartAgent(t testing.TB) (string, agent.ExtendedAgent) {
 	t.Helper()
 	bin, err := exec.LookPath("ssh-agent")
 	if err != nil {
-		if os.Getenv(pgtest.RequireEnv) != "" {
-			t.Fatalf("ssh-agent missing (apt-get install openssh-client), and %s is set", pgtest.RequireEnv)
-		}
-		t.Skipf("ssh-agent missing (apt-get install openssh-client): %v", err)
+		pgtest.Missing(t, fmt.Sprintf("ssh-agent missing (apt-get install openssh-client): %v", err))
 	}
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "agent.sock")
