@@ -99,6 +99,9 @@ func TestRedaction(t *testing.T) {
 		{"primary_conninfo = 'host=a user=r'", "primary_conninfo = 'host=a user=r'"},
 		{"listen_addresses = '*'", "listen_addresses = '*'"},
 		{"primary_conninfo = 'host=a password=unterminated", "primary_conninfo = 'host=a (sensitive value)"},
+		// Lowercasing lengthens Ⱥ: the cut is still right before the word.
+		{"# ȺȺȺȺȺȺȺȺȺȺ password=hunter2", "# ȺȺȺȺȺȺȺȺȺȺ (sensitive value)"},
+		{"# " + strings.Repeat("Ⱥ", 40) + " PASSWORD=hunter2", "# " + strings.Repeat("Ⱥ", 40) + " (sensitive value)"},
 	}
 	for _, c := range cases {
 		got := redactConfLine(c.in)
