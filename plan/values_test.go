@@ -170,19 +170,7 @@ func TestSynchronousNames(t *testing.T) {
 func TestLineEdits(t *testing.T) {
 	// Original lines 1..10. Remove line 3 (1 line), then insert at 5 (1
 	// line), then remove lines 8-9 (2 lines, a continued line).
-	var es lineEdits
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{3, 1, false})
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{5, 1, true})
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{8, 2, false})
+	es := lineEdits{{3, 1, false}, {5, 1, true}, {8, 2, false}}
 	// Edited file: 1 2 4 5 [new] 6 7 10
 	want := map[int]int{1: 1, 2: 2, 3: 4, 4: 5, 5: 0, 6: 6, 7: 7, 8: 10}
 	for cur, orig := range want {
