@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pgrepl/pgrepl/confparse"
@@ -539,10 +540,8 @@ func slotPhrase(slot string) string {
 
 // dropSlot notes a slot named by a removed pg_hba.conf rule of node.
 func (cp *clusterPlanner) dropSlot(name, node, why string) {
-	for _, s := range cp.removedSlots {
-		if s.name == name {
-			return
-		}
+	if slices.ContainsFunc(cp.removedSlots, func(s removedSlot) bool { return s.name == name }) {
+		return
 	}
 	cp.removedSlots = append(cp.removedSlots, removedSlot{name: name, node: node, reason: why})
 }
