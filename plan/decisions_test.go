@@ -16,16 +16,6 @@ import (
 	"github.com/pgrepl/pgrepl/state"
 )
 
-func setFile(t testing.TB, n *state.Node, p, content string) {
-	t.Helper()
-	f := n.File(p)
-	if f == nil {
-		t.Fatalf("%s has no file %s", n.Name, p)
-	}
-	f.Content = state.Content(content)
-	f.SHA256 = state.Hash(f.Content)
-}
-
 func actions(p *plan.Plan) string {
 	var s []string
 	for _, c := range p.Changes {

@@ -164,6 +164,27 @@ func settle(t testing.TB, st *state.State, cluster string, nodes ...string) {
 	}
 }
 
+// setFile replaces a node's file's content.
+func setFile(t testing.TB, n *state.Node, p, content string) {
+	t.Helper()
+	f := n.File(p)
+	if f == nil {
+		t.Fatalf("%s has no file %s", n.Name, p)
+	}
+	f.Content = state.Content(content)
+	f.SHA256 = state.Hash(f.Content)
+}
+
+// fileLines are a node's file's lines, each with its line end.
+func fileLines(t testing.TB, n *state.Node, p string) []string {
+	t.Helper()
+	f := n.File(p)
+	if f == nil {
+		t.Fatalf("%s has no file %s", n.Name, p)
+	}
+	return strings.SplitAfter(string(f.Content), "\n")
+}
+
 // appendTo appends text to a node's file.
 func appendTo(t testing.TB, n *state.Node, p, text string) {
 	t.Helper()
