@@ -110,7 +110,7 @@ func baseNode(t testing.TB, name, host, dataDir string, version int, sysid strin
 	n := &state.Node{
 		Name: name, Host: host, Reachable: true, MachineID: localMachine, BinVersion: version,
 		DataDir: state.DataDir{Path: dataDir, Exists: true, Owner: "postgres", Mode: "0700",
-			PGVersion: itoa(version), SystemIdentifier: sysid, Timeline: 1, ClusterState: "in production",
+			PGVersion: strconv.Itoa(version), SystemIdentifier: sysid, Timeline: 1, ClusterState: "in production",
 			PostmasterPID: true, FreeBytes: uint64(40 * gib)},
 		ConfigFile: files[0].Path,
 		Files:      files,
@@ -123,8 +123,6 @@ func baseNode(t testing.TB, name, host, dataDir string, version int, sysid strin
 	}
 	return n
 }
-
-func itoa(v int) string { return strconv.Itoa(v) }
 
 // defaultRows are pg_settings rows (source default) of the parameters the
 // planner reads, as PostgreSQL 15 and 16 built for Debian report them.

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestUnifiedDiffMatchesGNU(t *testing.T) {
 		}
 		return b.String()
 	}
-	base := lines(40, func(i int) string { return "line " + itoa(i) })
+	base := lines(40, func(i int) string { return "line " + strconv.Itoa(i) })
 	cases := []struct{ name, old, new string }{
 		{"one change in the middle", base, strings.Replace(base, "line 20\n", "line twenty\n", 1)},
 		{"first line", base, strings.Replace(base, "line 1\n", "first\n", 1)},
@@ -185,17 +186,6 @@ func TestPassfileLine(t *testing.T) {
 	if got := passfileLine(c, "x"); got != `\:\:1:5433:replication:re\:p\\l:x` {
 		t.Errorf("passfileLine: %s", got)
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }
 
 // TestContainsPassword: the same answer as lowercasing the line first.
