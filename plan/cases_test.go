@@ -145,10 +145,9 @@ func shadowingRule(t testing.TB, sp *spec.Spec) *state.State {
 	st := convergedPair(t, sp)
 	pg1 := st.Cluster("demo").Node("pg1")
 	hba := "/srv/pgrepl-demo/pg1/pg_hba.conf"
-	f := pg1.File(hba)
 	var rule string
 	var keep []string
-	for _, l := range strings.SplitAfter(string(f.Content), "\n") {
+	for _, l := range fileLines(t, pg1, hba) {
 		if strings.Contains(l, "# pgrepl: demo/pg2") {
 			rule = l
 			continue
@@ -158,8 +157,7 @@ func shadowingRule(t testing.TB, sp *spec.Spec) *state.State {
 	if rule == "" {
 		t.Fatal("no pgrepl rule for pg2")
 	}
-	f.Content = state.Content(strings.Join(keep, "") + rule)
-	f.SHA256 = state.Hash(f.Content)
+	setFile(t, pg1, hba, strings.Join(keep, "")+rule)
 	return st
 }
 
@@ -188,7 +186,7 @@ func wrongConninfo(t testing.TB, sp *spec.Spec) *state.State {
 	auto := "/srv/pgrepl-demo/pg2/postgresql.auto.conf"
 	f := pg2.File(auto)
 	var lines []string
-	for _, l := range strings.SplitAfter(string(f.Content), "\n") {
+	for _, l := range fileLines(t, pg2, auto) {
 		if strings.HasPrefix(l, "primary_conninfo") {
 			l = "primary_conninfo = 'host=127.0.0.9 port=5432 user=replicator password=hunter2'\n"
 		}
@@ -236,16 +234,14 @@ func removedStandby(t testing.TB, sp *spec.Spec) *state.State {
 	st := convergedPair(t, sp)
 	pg1 := st.Cluster("demo").Node("pg1")
 	hba := "/srv/pgrepl-demo/pg1/pg_hba.conf"
-	f := pg1.File(hba)
 	var lines []string
-	for _, l := range strings.SplitAfter(string(f.Content), "\n") {
+	for _, l := range fileLines(t, pg1, hba) {
 		lines = append(lines, l)
 		if strings.Contains(l, "# pgrepl: demo/pg2") {
 			lines = append(lines, "host    replication     replicator      127.0.0.4/32            scram-sha-256 # pgrepl: demo/pg3 slot=pg3\n")
 		}
 	}
-	f.Content = state.Content(strings.Join(lines, ""))
-	f.SHA256 = state.Hash(f.Content)
+	setFile(t, pg1, hba, strings.Join(lines, ""))
 	pg1.Server.Slots = append(pg1.Server.Slots, state.Slot{Name: "pg3", Type: "physical", RestartLSN: "0/1000000", WalStatus: "reserved", RetainedBytes: 1288490189})
 	return st
 }
@@ -291,16 +287,15 @@ func threeStandbys(t testing.TB, sp *spec.Spec) *state.State {
 	}
 	// pg3 and pg4 are new: nothing of theirs on pg1 yet.
 	pg1 := c.Node("pg1")
-	f := pg1.File(dir("pg1") + "/pg_hba.conf")
+	hba := dir("pg1") + "/pg_hba.conf"
 	var lines []string
-	for _, l := range strings.SplitAfter(string(f.Content), "\n") {
+	for _, l := range fileLines(t, pg1, hba) {
 		if strings.Contains(l, "# pgrepl: billing/pg3") || strings.Contains(l, "# pgrepl: billing/pg4") {
 			continue
 		}
 		lines = append(lines, l)
 	}
-	f.Content = state.Content(strings.Join(lines, ""))
-	f.SHA256 = state.Hash(f.Content)
+	setFile(t, pg1, hba, strings.Join(lines, ""))
 	var slots []state.Slot
 	for _, s := range pg1.Server.Slots {
 		if s.Name == "pg2" {

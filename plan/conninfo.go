@@ -85,7 +85,7 @@ func conninfoDiff(have, want string) string {
 func redactConninfo(s string) string {
 	pairs, ok := parseConninfo(s)
 	if !ok {
-		if strings.Contains(strings.ToLower(s), "password") || strings.Contains(s, "@") {
+		if containsPassword(s) || strings.Contains(s, "@") {
 			return spec.Redacted
 		}
 		return s

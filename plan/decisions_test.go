@@ -16,16 +16,6 @@ import (
 	"github.com/pgrepl/pgrepl/state"
 )
 
-func setFile(t testing.TB, n *state.Node, p, content string) {
-	t.Helper()
-	f := n.File(p)
-	if f == nil {
-		t.Fatalf("%s has no file %s", n.Name, p)
-	}
-	f.Content = state.Content(content)
-	f.SHA256 = state.Hash(f.Content)
-}
-
 func actions(p *plan.Plan) string {
 	var s []string
 	for _, c := range p.Changes {
@@ -149,6 +139,11 @@ func TestReloadOrRestart(t *testing.T) {
 // the end.
 func TestHBAPlacement(t *testing.T) {
 	demo := func(t testing.TB) *spec.Spec { return loadSpec(t, demoSpec) }
+	from := func(source string) func(t testing.TB) *spec.Spec {
+		return func(t testing.TB) *spec.Spec {
+			return specVariant(t, demoSpec, `source_address = "127.0.0.1"`, `source_address = "`+source+`"`)
+		}
+	}
 	cases := []struct {
 		name  string
 		spec  func(t testing.TB) *spec.Spec
@@ -175,14 +170,9 @@ func TestHBAPlacement(t *testing.T) {
 			hba: "host replication all 10.0.0.0/8 scram-sha-256\n", line: 2, after: "no rule matches"},
 		{name: "above the comment that describes the shadowing rule", spec: demo,
 			hba: "local all all trust\n\n# Replication from localhost.\nhost replication all 127.0.0.1/32 trust\n", line: 3, after: "placed before line 4"},
-		{name: "a host name source might match any address rule",
-			spec: func(t testing.TB) *spec.Spec {
-				return specVariant(t, demoSpec, `source_address = "127.0.0.1"`, `source_address = "pg2.example.com"`)
-			},
+		{name: "a host name source might match any address rule", spec: from("pg2.example.com"),
 			hba: "local all all trust\nhost replication all 10.0.0.0/8 scram-sha-256\n", line: 2, after: "placed before line 2"},
-		{name: "a CIDR source", spec: func(t testing.TB) *spec.Spec {
-			return specVariant(t, demoSpec, `source_address = "127.0.0.1"`, `source_address = "127.0.0.0/24"`)
-		},
+		{name: "a CIDR source", spec: from("127.0.0.0/24"),
 			hba: "host replication all 127.0.0.0/8 trust\n", line: 1, after: "placed before line 1"},
 	}
 	for _, c := range cases {

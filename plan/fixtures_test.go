@@ -110,7 +110,7 @@ func baseNode(t testing.TB, name, host, dataDir string, version int, sysid strin
 	n := &state.Node{
 		Name: name, Host: host, Reachable: true, MachineID: localMachine, BinVersion: version,
 		DataDir: state.DataDir{Path: dataDir, Exists: true, Owner: "postgres", Mode: "0700",
-			PGVersion: itoa(version), SystemIdentifier: sysid, Timeline: 1, ClusterState: "in production",
+			PGVersion: strconv.Itoa(version), SystemIdentifier: sysid, Timeline: 1, ClusterState: "in production",
 			PostmasterPID: true, FreeBytes: uint64(40 * gib)},
 		ConfigFile: files[0].Path,
 		Files:      files,
@@ -123,8 +123,6 @@ func baseNode(t testing.TB, name, host, dataDir string, version int, sysid strin
 	}
 	return n
 }
-
-func itoa(v int) string { return strconv.Itoa(v) }
 
 // defaultRows are pg_settings rows (source default) of the parameters the
 // planner reads, as PostgreSQL 15 and 16 built for Debian report them.
@@ -162,6 +160,27 @@ func settle(t testing.TB, st *state.State, cluster string, nodes ...string) {
 		*n = *out.Cluster(cluster).Node(name)
 		n.Server.InRecovery = recovery
 	}
+}
+
+// setFile replaces a node's file's content.
+func setFile(t testing.TB, n *state.Node, p, content string) {
+	t.Helper()
+	f := n.File(p)
+	if f == nil {
+		t.Fatalf("%s has no file %s", n.Name, p)
+	}
+	f.Content = state.Content(content)
+	f.SHA256 = state.Hash(f.Content)
+}
+
+// fileLines are a node's file's lines, each with its line end.
+func fileLines(t testing.TB, n *state.Node, p string) []string {
+	t.Helper()
+	f := n.File(p)
+	if f == nil {
+		t.Fatalf("%s has no file %s", n.Name, p)
+	}
+	return strings.SplitAfter(string(f.Content), "\n")
 }
 
 // appendTo appends text to a node's file.

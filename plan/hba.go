@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/pgrepl/pgrepl/confparse"
@@ -255,7 +256,10 @@ func firstCandidate(f *confparse.HBAFile, rules []confparse.HBARule, conn confpa
 
 // lineEdits tracks lines inserted into and removed from a file, to tell a
 // line of the edited file's original line number.
-type lineEdits []struct {
+type lineEdits []lineEdit
+
+// lineEdit is n lines inserted or removed at line at.
+type lineEdit struct {
 	at, n  int
 	insert bool
 }
@@ -308,10 +312,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 		if err := f.RemoveLine(line); err != nil {
 			return err
 		}
-		edits = append(edits, struct {
-			at, n  int
-			insert bool
-		}{line, lines - f.NumLines(), false})
+		edits = append(edits, lineEdit{line, lines - f.NumLines(), false})
 		rules = f.Rules()
 		return nil
 	}
@@ -322,10 +323,7 @@ func (cp *clusterPlanner) hbaChanges(n *node, isPrimary bool) []Change {
 		if err := f.InsertRule(index, r, m.String()); err != nil {
 			return err
 		}
-		edits = append(edits, struct {
-			at, n  int
-			insert bool
-		}{f.RuleLine(index), 1, true})
+		edits = append(edits, lineEdit{f.RuleLine(index), 1, true})
 		rules = f.Rules()
 		return nil
 	}
@@ -542,10 +540,8 @@ func slotPhrase(slot string) string {
 
 // dropSlot notes a slot named by a removed pg_hba.conf rule of node.
 func (cp *clusterPlanner) dropSlot(name, node, why string) {
-	for _, s := range cp.removedSlots {
-		if s.name == name {
-			return
-		}
+	if slices.ContainsFunc(cp.removedSlots, func(s removedSlot) bool { return s.name == name }) {
+		return
 	}
 	cp.removedSlots = append(cp.removedSlots, removedSlot{name: name, node: node, reason: why})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,10 +225,8 @@ func (n *node) row(name string) *state.Setting {
 }
 
 func (n *node) needRestart(param, why string) {
-	for _, p := range n.restartParams {
-		if p == param {
-			return
-		}
+	if slices.Contains(n.restartParams, param) {
+		return
 	}
 	n.restartParams = append(n.restartParams, param)
 	if why != "" {
@@ -236,10 +235,8 @@ func (n *node) needRestart(param, why string) {
 }
 
 func (n *node) needReload(param string) {
-	for _, p := range n.reloadParams {
-		if p == param {
-			return
-		}
+	if slices.Contains(n.reloadParams, param) {
+		return
 	}
 	n.reloadParams = append(n.reloadParams, param)
 }

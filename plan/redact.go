@@ -28,7 +28,12 @@ func mayHoldPassword(s string) bool {
 // containsPassword reports whether s holds "password" in any case, as
 // strings.Contains(strings.ToLower(s), "password") does (no other rune
 // lowercases to one of its letters) without making a copy of every line.
-func containsPassword(s string) bool {
+func containsPassword(s string) bool { return indexPassword(s) >= 0 }
+
+// indexPassword is the index in s of the first "password" in any case, or
+// -1. It is an index into s itself, unlike one into strings.ToLower(s):
+// lowercasing changes the length of some runes (Ⱥ, 2 bytes, gives ⱥ, 3).
+func indexPassword(s string) int {
 	const word = "password"
 	for i := 0; i+len(word) <= len(s); i++ {
 		if s[i]|0x20 != 'p' {
@@ -39,10 +44,10 @@ func containsPassword(s string) bool {
 			j++
 		}
 		if j == len(word) {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // redactConfLine redacts a line of postgresql.conf syntax: the value of a
@@ -67,10 +72,9 @@ func redactConfLine(line string) string {
 			}
 		}
 	}
-	lower := strings.ToLower(line)
-	i := strings.Index(lower, "password")
+	i := indexPassword(line)
 	if i < 0 {
-		i = strings.Index(lower, "://")
+		i = strings.Index(line, "://")
 	}
 	return line[:i] + spec.Redacted
 }

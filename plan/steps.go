@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/pgrepl/pgrepl/internal/pretty"
@@ -130,16 +131,12 @@ func (cp *clusterPlanner) slotChanges() (create, drop []Change) {
 func (cp *clusterPlanner) verifyChanges() []Change {
 	c, p := cp.c, cp.primary
 	var out []Change
-	sync := map[string]bool{}
-	for _, n := range c.Replication.Synchronous {
-		sync[n] = true
-	}
 	for _, sb := range c.Standbys {
 		if !cp.primaryCovers(sb) {
 			continue
 		}
 		ch := cp.newChange(sb, Verify, fmt.Sprintf("%s streams from %s: pg_stat_replication shows application_name %s streaming, %s is in recovery and refuses writes, and it replays %s's current WAL position", sb.Name, p.sn.Name, sb.Name, sb.Name, p.sn.Name))
-		ch.Verify = &VerifyStep{Primary: p.sn.Name, ApplicationName: sb.Name, Slot: sb.Slot, Synchronous: sync[sb.Name]}
+		ch.Verify = &VerifyStep{Primary: p.sn.Name, ApplicationName: sb.Name, Slot: sb.Slot, Synchronous: slices.Contains(c.Replication.Synchronous, sb.Name)}
 		out = append(out, ch)
 	}
 	return out

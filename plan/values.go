@@ -136,61 +136,6 @@ func splitList(v string) []string {
 	return out
 }
 
-// synchronousNames writes replication.synchronous as
-// synchronous_standby_names: "FIRST 1 (a, b)", priority-based, one
-// synchronous standby at a time, the next one taking over when it goes.
-func synchronousNames(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = syncrepIdent(n)
-	}
-	return "FIRST 1 (" + strings.Join(q, ", ") + ")"
-}
-
-// syncrepIdent quotes a standby name for synchronous_standby_names unless
-// it is a plain identifier (syncrep_scanner.l).
-func syncrepIdent(n string) string {
-	plain := n != ""
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		ok := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c >= 0x80 || (i > 0 && (('0' <= c && c <= '9') || c == '$'))
-		if !ok {
-			plain = false
-			break
-		}
-	}
-	if plain {
-		return n
-	}
-	return `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
-}
-
-// pgreplSynchronous reports whether a synchronous_standby_names value has
-// exactly the form pgrepl writes, naming only the given nodes: with an
-// empty replication.synchronous pgrepl resets such a value (and leaves any
-// other alone, as the user's).
-func pgreplSynchronous(value string, known func(string) bool) bool {
-	v := strings.TrimSpace(value)
-	if !strings.HasPrefix(v, "FIRST 1 (") || !strings.HasSuffix(v, ")") {
-		return false
-	}
-	inner := strings.TrimSuffix(strings.TrimPrefix(v, "FIRST 1 ("), ")")
-	var names []string
-	for _, n := range strings.Split(inner, ", ") {
-		if strings.HasPrefix(n, `"`) && strings.HasSuffix(n, `"`) && len(n) >= 2 {
-			n = strings.ReplaceAll(n[1:len(n)-1], `""`, `"`)
-		}
-		if !known(n) {
-			return false
-		}
-		names = append(names, n)
-	}
-	return synchronousNames(names) == v
-}
-
 // primaryConninfo is the connection string a standby streams with:
 // host, port and user of the primary, application_name so that the
 // primary's pg_stat_replication (and synchronous_standby_names) know it,

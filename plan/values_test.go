@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestUnifiedDiffMatchesGNU(t *testing.T) {
 		}
 		return b.String()
 	}
-	base := lines(40, func(i int) string { return "line " + itoa(i) })
+	base := lines(40, func(i int) string { return "line " + strconv.Itoa(i) })
 	cases := []struct{ name, old, new string }{
 		{"one change in the middle", base, strings.Replace(base, "line 20\n", "line twenty\n", 1)},
 		{"first line", base, strings.Replace(base, "line 1\n", "first\n", 1)},
@@ -99,6 +100,9 @@ func TestRedaction(t *testing.T) {
 		{"primary_conninfo = 'host=a user=r'", "primary_conninfo = 'host=a user=r'"},
 		{"listen_addresses = '*'", "listen_addresses = '*'"},
 		{"primary_conninfo = 'host=a password=unterminated", "primary_conninfo = 'host=a (sensitive value)"},
+		// Lowercasing lengthens Ⱥ: the cut is still right before the word.
+		{"# ȺȺȺȺȺȺȺȺȺȺ password=hunter2", "# ȺȺȺȺȺȺȺȺȺȺ (sensitive value)"},
+		{"# " + strings.Repeat("Ⱥ", 40) + " PASSWORD=hunter2", "# " + strings.Repeat("Ⱥ", 40) + " (sensitive value)"},
 	}
 	for _, c := range cases {
 		got := redactConfLine(c.in)
@@ -167,19 +171,7 @@ func TestSynchronousNames(t *testing.T) {
 func TestLineEdits(t *testing.T) {
 	// Original lines 1..10. Remove line 3 (1 line), then insert at 5 (1
 	// line), then remove lines 8-9 (2 lines, a continued line).
-	var es lineEdits
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{3, 1, false})
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{5, 1, true})
-	es = append(es, struct {
-		at, n  int
-		insert bool
-	}{8, 2, false})
+	es := lineEdits{{3, 1, false}, {5, 1, true}, {8, 2, false}}
 	// Edited file: 1 2 4 5 [new] 6 7 10
 	want := map[int]int{1: 1, 2: 2, 3: 4, 4: 5, 5: 0, 6: 6, 7: 7, 8: 10}
 	for cur, orig := range want {
@@ -194,17 +186,6 @@ func TestPassfileLine(t *testing.T) {
 	if got := passfileLine(c, "x"); got != `\:\:1:5433:replication:re\:p\\l:x` {
 		t.Errorf("passfileLine: %s", got)
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }
 
 // TestContainsPassword: the same answer as lowercasing the line first.

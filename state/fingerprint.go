@@ -1,8 +1,6 @@
 package state
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -30,8 +28,7 @@ func (n *Node) Inputs(cluster string) []Input {
 			// Every value here is plain data; Marshal cannot fail on it.
 			b = []byte(fmt.Sprintf("%#v", v))
 		}
-		h := sha256.Sum256(b)
-		in = append(in, Input{Cluster: cluster, Node: n.Name, Name: name, SHA256: hex.EncodeToString(h[:])})
+		in = append(in, Input{Cluster: cluster, Node: n.Name, Name: name, SHA256: Hash(b)})
 	}
 	add("reachability", struct {
 		Reachable        bool
