@@ -215,13 +215,20 @@ func (n *node) observedSetting(name string) *state.Setting {
 // server has some 350 rows, and the planner asks for many.
 func (n *node) row(name string) *state.Setting {
 	if n.rows == nil {
-		n.rows = make(map[string]*state.Setting, len(n.st.Server.Settings))
-		for i := range n.st.Server.Settings {
-			r := &n.st.Server.Settings[i]
-			n.rows[strings.ToLower(r.Name)] = r
-		}
+		n.indexRows()
 	}
 	return n.rows[strings.ToLower(name)]
+}
+
+// indexRows builds the index row reads. A standby's is built when it is
+// first read; the primary's at once, as the standby workers read it
+// concurrently.
+func (n *node) indexRows() {
+	n.rows = make(map[string]*state.Setting, len(n.st.Server.Settings))
+	for i := range n.st.Server.Settings {
+		r := &n.st.Server.Settings[i]
+		n.rows[strings.ToLower(r.Name)] = r
+	}
 }
 
 func (n *node) needRestart(param, why string) {
@@ -446,6 +453,7 @@ func (cp *clusterPlanner) loadPrimary() bool {
 		return false
 	}
 	n := &node{sn: sp, st: st, version: cp.c.PostgresVersion, up: true}
+	n.indexRows()
 	if !cp.loadFiles(n) {
 		return false
 	}
