@@ -488,7 +488,6 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 	if ch.File.Kind == plan.KindPassfile {
 		return "", ex.passfile(ctx, c, n, ch)
 	}
-	oldSHA, content := ch.File.OldSHA256, ch.Content
 	if ch.File.AfterBasebackup {
 		rc, ok := ns.recomputed[ch.Path]
 		if !ok {
@@ -498,16 +497,17 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 			return "already as wanted after pg_basebackup", nil
 		}
 		delete(ns.recomputed, ch.Path)
-		oldSHA, content = rc.File.OldSHA256, rc.Content
 		ch = rc
 	}
-	return ex.writeEdit(ctx, n, ns, ch, oldSHA, content)
+	return ex.writeEdit(ctx, n, ns, ch)
 }
 
-// writeEdit writes ch's file with content, if it still has oldSHA, keeps
-// the backup for a restart's rollback, and checks a pg_hba.conf with the
-// running server (putting the previous version back if it is refused).
-func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change, oldSHA string, content []byte) (string, error) {
+// writeEdit writes ch's content to its file, if the file still has the
+// sha256 the plan saw, keeps the backup for a restart's rollback, and
+// checks a pg_hba.conf with the running server (putting the previous
+// version back if it is refused).
+func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change) (string, error) {
+	content := ch.Content
 	// A file that holds a password is edited again on its real bytes, and
 	// its backup gets the password masked.
 	var prev, masked []byte
@@ -531,7 +531,7 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	if err != nil {
 		return "", fmt.Errorf("%s: edit_file %s: %w", n.Name(), ch.Path, err)
 	}
-	b, err := EditFile(ctx, n, ch.Path, oldSHA, content, mode, ex.stamp, prev, masked)
+	b, err := EditFile(ctx, n, ch.Path, ch.File.OldSHA256, content, mode, ex.stamp, prev, masked)
 	if err != nil {
 		return "", err
 	}
@@ -700,7 +700,7 @@ func (ex *executor) recomputedLeftovers(ctx context.Context, i int) (int, error)
 		_, n, err := ex.node(ctx, rc.Cluster, rc.Node)
 		note := ""
 		if err == nil {
-			note, err = ex.writeEdit(ctx, n, ns, rc, rc.File.OldSHA256, rc.Content)
+			note, err = ex.writeEdit(ctx, n, ns, rc)
 		}
 		s.Duration, s.Note = ex.opts.Now().Sub(t0), note
 		if err != nil {
