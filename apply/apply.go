@@ -366,12 +366,7 @@ func (ex *executor) label(ch *plan.Change) string {
 
 // node resolves a change's node: its spec, a transport, a connect function.
 func (ex *executor) node(ctx context.Context, cluster, name string) (*spec.Cluster, *Node, error) {
-	var c *spec.Cluster
-	for _, sc := range ex.sp.Clusters {
-		if sc.Name == cluster {
-			c = sc
-		}
-	}
+	c := specCluster(ex.sp, cluster)
 	if c == nil {
 		return nil, nil, fmt.Errorf("the spec has no cluster %s", cluster)
 	}
@@ -499,14 +494,14 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 		delete(ns.recomputed, ch.Path)
 		ch = rc
 	}
-	return ex.writeEdit(ctx, n, ns, ch)
+	return ex.writeEdit(ctx, c, n, ns, ch)
 }
 
 // writeEdit writes ch's content to its file, if the file still has the
 // sha256 the plan saw, keeps the backup for a restart's rollback, and
 // checks a pg_hba.conf with the running server (putting the previous
 // version back if it is refused).
-func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change) (string, error) {
+func (ex *executor) writeEdit(ctx context.Context, c *spec.Cluster, n *Node, ns *nodeState, ch *plan.Change) (string, error) {
 	content := ch.Content
 	// A file that holds a password is edited again on its real bytes, and
 	// its backup gets the password masked.
@@ -517,7 +512,7 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 			return "", err
 		}
 		content = after
-		if c := ex.cluster(ch.Cluster); c != nil && c.Replication.Password.IsSet() {
+		if c.Replication.Password.IsSet() {
 			passwords = append(passwords, c.Replication.Password.Reveal())
 		}
 		if m, ok := redact.Bytes(before, redact.Forms(passwords)); ok {
@@ -564,16 +559,6 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	}
 	ns.backups = ns.backups[:len(ns.backups)-1]
 	return "", fmt.Errorf("%w\nthe previous %s is back in place; nothing was reloaded", err, ch.Path)
-}
-
-// cluster is the spec's cluster of that name, or nil.
-func (ex *executor) cluster(name string) *spec.Cluster {
-	for _, c := range ex.sp.Clusters {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 // parseMode reads an octal mode ("0600"); "" is 0600.
@@ -697,10 +682,10 @@ func (ex *executor) recomputedLeftovers(ctx context.Context, i int) (int, error)
 		ex.out.start(s.Label)
 		t0 := ex.opts.Now()
 		delete(ns.recomputed, p)
-		_, n, err := ex.node(ctx, rc.Cluster, rc.Node)
+		c, n, err := ex.node(ctx, rc.Cluster, rc.Node)
 		note := ""
 		if err == nil {
-			note, err = ex.writeEdit(ctx, n, ns, rc)
+			note, err = ex.writeEdit(ctx, c, n, ns, rc)
 		}
 		s.Duration, s.Note = ex.opts.Now().Sub(t0), note
 		if err != nil {
