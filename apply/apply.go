@@ -312,29 +312,41 @@ func (ex *executor) run(ctx context.Context) error {
 			}
 			s = &ex.res.Steps[i]
 		}
-		ex.out.start(s.Label)
-		t0 := ex.opts.Now()
-		note, err := ex.step(ctx, s)
-		s.Duration = ex.opts.Now().Sub(t0)
-		s.Note = note
-		if err != nil {
-			if ctx.Err() != nil {
+		err := ex.carryOut(s, func() (string, error) {
+			note, err := ex.step(ctx, s)
+			if err != nil && ctx.Err() != nil {
 				err = fmt.Errorf("interrupted: %w", err)
 			}
-			s.Status, s.Err = StepFailed, err
-			ex.out.failed(s.Label, s.Duration)
+			return note, err
+		})
+		if err != nil {
 			if ch.Action == plan.Verify && ctx.Err() == nil {
 				verifyFailed = true
 				continue
 			}
 			return &Failure{Result: ex.res}
 		}
-		s.Status = StepDone
-		ex.out.done(s.Label, s.Duration, note)
 	}
 	if verifyFailed {
 		return &Failure{Result: ex.res}
 	}
+	return nil
+}
+
+// carryOut runs one step: it prints its start, records its duration, note
+// and status, and prints its end.
+func (ex *executor) carryOut(s *Step, do func() (string, error)) error {
+	ex.out.start(s.Label)
+	t0 := ex.opts.Now()
+	note, err := do()
+	s.Duration, s.Note = ex.opts.Now().Sub(t0), note
+	if err != nil {
+		s.Status, s.Err = StepFailed, err
+		ex.out.failed(s.Label, s.Duration)
+		return err
+	}
+	s.Status = StepDone
+	ex.out.done(s.Label, s.Duration, note)
 	return nil
 }
 
@@ -679,22 +691,17 @@ func (ex *executor) recomputedLeftovers(ctx context.Context, i int) (int, error)
 		ex.res.Steps = append(ex.res.Steps[:i], append([]Step{extra}, ex.res.Steps[i:]...)...)
 		s := &ex.res.Steps[i]
 		i++
-		ex.out.start(s.Label)
-		t0 := ex.opts.Now()
-		delete(ns.recomputed, p)
-		c, n, err := ex.node(ctx, rc.Cluster, rc.Node)
-		note := ""
-		if err == nil {
-			note, err = ex.writeEdit(ctx, c, n, ns, rc)
-		}
-		s.Duration, s.Note = ex.opts.Now().Sub(t0), note
+		err := ex.carryOut(s, func() (string, error) {
+			delete(ns.recomputed, p)
+			c, n, err := ex.node(ctx, rc.Cluster, rc.Node)
+			if err != nil {
+				return "", err
+			}
+			return ex.writeEdit(ctx, c, n, ns, rc)
+		})
 		if err != nil {
-			s.Status, s.Err = StepFailed, err
-			ex.out.failed(s.Label, s.Duration)
 			return i, err
 		}
-		s.Status = StepDone
-		ex.out.done(s.Label, s.Duration, note)
 	}
 	return i, nil
 }
