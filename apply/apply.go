@@ -128,15 +128,10 @@ func (f *Failure) Unwrap() []error {
 // WriteReport writes what was done, what failed and what was not done.
 func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
-	done, failed, notDone := 0, 0, 0
+	failed := 0
 	for _, s := range r.Steps {
-		switch s.Status {
-		case StepDone:
-			done++
-		case StepFailed:
+		if s.Status == StepFailed {
 			failed++
-		default:
-			notDone++
 		}
 	}
 	if f := r.Failed(); f != nil && f.Change.Action != plan.Verify {
