@@ -294,9 +294,6 @@ func (ex *executor) run(ctx context.Context) error {
 	verifyFailed := false
 	for i := 0; i < len(ex.res.Steps); i++ {
 		s := &ex.res.Steps[i]
-		if s.Extra {
-			continue
-		}
 		ch := s.Change
 		// Edits recomputed after a basebackup that the plan did not
 		// foresee are made before the standby starts.
