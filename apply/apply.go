@@ -128,15 +128,10 @@ func (f *Failure) Unwrap() []error {
 // WriteReport writes what was done, what failed and what was not done.
 func (r *Result) WriteReport(w io.Writer) error {
 	var b strings.Builder
-	done, failed, notDone := 0, 0, 0
+	failed := 0
 	for _, s := range r.Steps {
-		switch s.Status {
-		case StepDone:
-			done++
-		case StepFailed:
+		if s.Status == StepFailed {
 			failed++
-		default:
-			notDone++
 		}
 	}
 	if f := r.Failed(); f != nil && f.Change.Action != plan.Verify {
@@ -299,9 +294,6 @@ func (ex *executor) run(ctx context.Context) error {
 	verifyFailed := false
 	for i := 0; i < len(ex.res.Steps); i++ {
 		s := &ex.res.Steps[i]
-		if s.Extra {
-			continue
-		}
 		ch := s.Change
 		// Edits recomputed after a basebackup that the plan did not
 		// foresee are made before the standby starts.
@@ -312,29 +304,41 @@ func (ex *executor) run(ctx context.Context) error {
 			}
 			s = &ex.res.Steps[i]
 		}
-		ex.out.start(s.Label)
-		t0 := ex.opts.Now()
-		note, err := ex.step(ctx, s)
-		s.Duration = ex.opts.Now().Sub(t0)
-		s.Note = note
-		if err != nil {
-			if ctx.Err() != nil {
+		err := ex.carryOut(s, func() (string, error) {
+			note, err := ex.step(ctx, s)
+			if err != nil && ctx.Err() != nil {
 				err = fmt.Errorf("interrupted: %w", err)
 			}
-			s.Status, s.Err = StepFailed, err
-			ex.out.failed(s.Label, s.Duration)
+			return note, err
+		})
+		if err != nil {
 			if ch.Action == plan.Verify && ctx.Err() == nil {
 				verifyFailed = true
 				continue
 			}
 			return &Failure{Result: ex.res}
 		}
-		s.Status = StepDone
-		ex.out.done(s.Label, s.Duration, note)
 	}
 	if verifyFailed {
 		return &Failure{Result: ex.res}
 	}
+	return nil
+}
+
+// carryOut runs one step: it prints its start, records its duration, note
+// and status, and prints its end.
+func (ex *executor) carryOut(s *Step, do func() (string, error)) error {
+	ex.out.start(s.Label)
+	t0 := ex.opts.Now()
+	note, err := do()
+	s.Duration, s.Note = ex.opts.Now().Sub(t0), note
+	if err != nil {
+		s.Status, s.Err = StepFailed, err
+		ex.out.failed(s.Label, s.Duration)
+		return err
+	}
+	s.Status = StepDone
+	ex.out.done(s.Label, s.Duration, note)
 	return nil
 }
 
@@ -366,12 +370,7 @@ func (ex *executor) label(ch *plan.Change) string {
 
 // node resolves a change's node: its spec, a transport, a connect function.
 func (ex *executor) node(ctx context.Context, cluster, name string) (*spec.Cluster, *Node, error) {
-	var c *spec.Cluster
-	for _, sc := range ex.sp.Clusters {
-		if sc.Name == cluster {
-			c = sc
-		}
-	}
+	c := specCluster(ex.sp, cluster)
 	if c == nil {
 		return nil, nil, fmt.Errorf("the spec has no cluster %s", cluster)
 	}
@@ -488,7 +487,6 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 	if ch.File.Kind == plan.KindPassfile {
 		return "", ex.passfile(ctx, c, n, ch)
 	}
-	oldSHA, content := ch.File.OldSHA256, ch.Content
 	if ch.File.AfterBasebackup {
 		rc, ok := ns.recomputed[ch.Path]
 		if !ok {
@@ -498,16 +496,17 @@ func (ex *executor) editFile(ctx context.Context, c *spec.Cluster, n *Node, ns *
 			return "already as wanted after pg_basebackup", nil
 		}
 		delete(ns.recomputed, ch.Path)
-		oldSHA, content = rc.File.OldSHA256, rc.Content
 		ch = rc
 	}
-	return ex.writeEdit(ctx, n, ns, ch, oldSHA, content)
+	return ex.writeEdit(ctx, c, n, ns, ch)
 }
 
-// writeEdit writes ch's file with content, if it still has oldSHA, keeps
-// the backup for a restart's rollback, and checks a pg_hba.conf with the
-// running server (putting the previous version back if it is refused).
-func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *plan.Change, oldSHA string, content []byte) (string, error) {
+// writeEdit writes ch's content to its file, if the file still has the
+// sha256 the plan saw, keeps the backup for a restart's rollback, and
+// checks a pg_hba.conf with the running server (putting the previous
+// version back if it is refused).
+func (ex *executor) writeEdit(ctx context.Context, c *spec.Cluster, n *Node, ns *nodeState, ch *plan.Change) (string, error) {
+	content := ch.Content
 	// A file that holds a password is edited again on its real bytes, and
 	// its backup gets the password masked.
 	var prev, masked []byte
@@ -517,7 +516,7 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 			return "", err
 		}
 		content = after
-		if c := ex.cluster(ch.Cluster); c != nil && c.Replication.Password.IsSet() {
+		if c.Replication.Password.IsSet() {
 			passwords = append(passwords, c.Replication.Password.Reveal())
 		}
 		if m, ok := redact.Bytes(before, redact.Forms(passwords)); ok {
@@ -531,7 +530,7 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	if err != nil {
 		return "", fmt.Errorf("%s: edit_file %s: %w", n.Name(), ch.Path, err)
 	}
-	b, err := EditFile(ctx, n, ch.Path, oldSHA, content, mode, ex.stamp, prev, masked)
+	b, err := EditFile(ctx, n, ch.Path, ch.File.OldSHA256, content, mode, ex.stamp, prev, masked)
 	if err != nil {
 		return "", err
 	}
@@ -564,16 +563,6 @@ func (ex *executor) writeEdit(ctx context.Context, n *Node, ns *nodeState, ch *p
 	}
 	ns.backups = ns.backups[:len(ns.backups)-1]
 	return "", fmt.Errorf("%w\nthe previous %s is back in place; nothing was reloaded", err, ch.Path)
-}
-
-// cluster is the spec's cluster of that name, or nil.
-func (ex *executor) cluster(name string) *spec.Cluster {
-	for _, c := range ex.sp.Clusters {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 // parseMode reads an octal mode ("0600"); "" is 0600.
@@ -694,22 +683,17 @@ func (ex *executor) recomputedLeftovers(ctx context.Context, i int) (int, error)
 		ex.res.Steps = append(ex.res.Steps[:i], append([]Step{extra}, ex.res.Steps[i:]...)...)
 		s := &ex.res.Steps[i]
 		i++
-		ex.out.start(s.Label)
-		t0 := ex.opts.Now()
-		delete(ns.recomputed, p)
-		_, n, err := ex.node(ctx, rc.Cluster, rc.Node)
-		note := ""
-		if err == nil {
-			note, err = ex.writeEdit(ctx, n, ns, rc, rc.File.OldSHA256, rc.Content)
-		}
-		s.Duration, s.Note = ex.opts.Now().Sub(t0), note
+		err := ex.carryOut(s, func() (string, error) {
+			delete(ns.recomputed, p)
+			c, n, err := ex.node(ctx, rc.Cluster, rc.Node)
+			if err != nil {
+				return "", err
+			}
+			return ex.writeEdit(ctx, c, n, ns, rc)
+		})
 		if err != nil {
-			s.Status, s.Err = StepFailed, err
-			ex.out.failed(s.Label, s.Duration)
 			return i, err
 		}
-		s.Status = StepDone
-		ex.out.done(s.Label, s.Duration, note)
 	}
 	return i, nil
 }

@@ -260,12 +260,7 @@ type Locks struct {
 func LockClusters(ctx context.Context, sp *spec.Spec, clusters []string, transport func(context.Context, *spec.Node) (host.Transport, error), opts LockOptions) (*Locks, error) {
 	l := &Locks{}
 	for _, name := range clusters {
-		var c *spec.Cluster
-		for _, sc := range sp.Clusters {
-			if sc.Name == name {
-				c = sc
-			}
-		}
+		c := specCluster(sp, name)
 		if c == nil || c.Primary == nil {
 			_ = l.Release(ctx)
 			return nil, fmt.Errorf("lock cluster %s: the spec has no such cluster with a primary", name)

@@ -81,7 +81,9 @@ func (r transportReader) ReadFile(p string) ([]byte, error) {
 }
 
 // ReadDir lists the entries of p that are not directories (include_dir
-// skips subdirectories).
+// skips subdirectories). Only the names include_dir takes (*.conf, not
+// hidden) cost a stat, a round trip to the host; the others are passed on
+// for confparse to ignore.
 func (r transportReader) ReadDir(p string) ([]string, error) {
 	names, err := r.n.Transport.ReadDir(r.ctx, p)
 	if err != nil {
@@ -89,6 +91,10 @@ func (r transportReader) ReadDir(p string) ([]string, error) {
 	}
 	var out []string
 	for _, name := range names {
+		if !strings.HasSuffix(name, ".conf") || strings.HasPrefix(name, ".") {
+			out = append(out, name)
+			continue
+		}
 		fi, err := r.n.Transport.Stat(r.ctx, path.Join(p, name))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -85,11 +85,13 @@ func Reload(ctx context.Context, conn *pgx.Conn, node string, want map[string]st
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
+	version, err := serverMajor(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("%s: after reload: %w", node, err)
+	}
 	deadline := time.Now().Add(timeout)
-	var pending []string
 	for {
-		var err error
-		pending, err = settingsPending(ctx, conn, want, false)
+		pending, err := settingsPending(ctx, conn, version, want, false)
 		if err != nil {
 			return fmt.Errorf("%s: after reload: %w", node, err)
 		}
@@ -103,7 +105,7 @@ func Reload(ctx context.Context, conn *pgx.Conn, node string, want map[string]st
 			return err
 		}
 	}
-	bad, err := fileSettingErrors(ctx, conn)
+	bad, err := fileSettingErrors(ctx, conn, version)
 	if err != nil {
 		return fmt.Errorf("%s: query pg_file_settings: %w", node, err)
 	}
@@ -118,11 +120,7 @@ func Reload(ctx context.Context, conn *pgx.Conn, node string, want map[string]st
 // applied" both of a bad value and of a changed setting that takes a
 // restart; the latter is expected before a planned restart, so it counts
 // only when the value is one PostgreSQL would refuse.
-func fileSettingErrors(ctx context.Context, conn *pgx.Conn) ([]string, error) {
-	var version int
-	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
-		return nil, err
-	}
+func fileSettingErrors(ctx context.Context, conn *pgx.Conn, version int) ([]string, error) {
 	rows, err := conn.Query(ctx, `SELECT coalesce(f.sourcefile, ''), coalesce(f.sourceline, 0), coalesce(f.name, ''),
 			coalesce(f.setting, ''), f.error, coalesce(s.context, '')
 		FROM pg_file_settings f LEFT JOIN pg_settings s ON s.name = f.name
@@ -167,7 +165,14 @@ func fileSettingErrors(ctx context.Context, conn *pgx.Conn) ([]string, error) {
 // confirmSettings checks, after a restart, that pg_settings shows every
 // value of want.
 func confirmSettings(ctx context.Context, conn *pgx.Conn, node string, want map[string]string) error {
-	pending, err := settingsPending(ctx, conn, want, true)
+	if len(want) == 0 {
+		return nil
+	}
+	version, err := serverMajor(ctx, conn)
+	if err != nil {
+		return fmt.Errorf("%s: after restart: %w", node, err)
+	}
+	pending, err := settingsPending(ctx, conn, version, want, true)
 	if err != nil {
 		return fmt.Errorf("%s: after restart: %w", node, err)
 	}
@@ -179,14 +184,11 @@ func confirmSettings(ctx context.Context, conn *pgx.Conn, node string, want map[
 
 // settingsPending lists the settings of want that pg_settings does not show
 // as wanted ("name = setting (want value)"); those that need a restart
-// count only when restarted is true.
-func settingsPending(ctx context.Context, conn *pgx.Conn, want map[string]string, restarted bool) ([]string, error) {
+// count only when restarted is true. version is the server's major
+// version, for the catalog.
+func settingsPending(ctx context.Context, conn *pgx.Conn, version int, want map[string]string, restarted bool) ([]string, error) {
 	if len(want) == 0 {
 		return nil, nil
-	}
-	var version int
-	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version); err != nil {
-		return nil, err
 	}
 	names := make([]string, 0, len(want))
 	for name := range want {
@@ -221,6 +223,13 @@ func settingsPending(ctx context.Context, conn *pgx.Conn, want map[string]string
 		pending = append(pending, fmt.Sprintf("%s = %q (want %q)", r.name, r.setting, w))
 	}
 	return pending, nil
+}
+
+// serverMajor is the major version of conn's server (15), for the catalog.
+func serverMajor(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var version int
+	err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int / 10000").Scan(&version)
+	return version, err
 }
 
 // RoleOptions shape SetRole.

@@ -16,12 +16,6 @@ const StatusFormatVersion = "1"
 // standby with its replication state and lag, then each check. Colour (green
 // passes, red failures) only when color is set.
 func WriteText(w io.Writer, reports []*Report, color bool) error {
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return "\x1b[" + code + "m" + s + "\x1b[0m"
-	}
 	var b strings.Builder
 	for i, r := range reports {
 		if i > 0 {
@@ -32,9 +26,9 @@ func WriteText(w io.Writer, reports []*Report, color bool) error {
 			b.WriteString("  no standbys in the spec\n")
 		}
 		for _, s := range r.Standbys {
-			verdict := paint("32", "ok")
+			verdict := paint(color, "32", "ok")
 			if !s.OK {
-				verdict = paint("31", "FAILED")
+				verdict = paint(color, "31", "FAILED")
 			}
 			state := s.State
 			if state == "" {
@@ -61,10 +55,15 @@ func CheckLine(c Check, color bool) string {
 	if !c.OK {
 		mark, code = "✗", "31"
 	}
-	if color {
-		mark = "\x1b[" + code + "m" + mark + "\x1b[0m"
+	return fmt.Sprintf("%s %-12s %s", paint(color, code, mark), c.Name, c.Detail)
+}
+
+// paint colours s with the SGR code (32 green, 31 red) when color is set.
+func paint(color bool, code, s string) string {
+	if !color {
+		return s
 	}
-	return fmt.Sprintf("%s %-12s %s", mark, c.Name, c.Detail)
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
 }
 
 // WriteJSON prints reports for programs:

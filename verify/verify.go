@@ -248,9 +248,9 @@ func refusesWrite(ctx context.Context, conn *pgx.Conn) (bool, string) {
 	}
 }
 
-// writeProbe is a table on the primary holding one row with a random token.
+// writeProbe is the table probeTable on the primary holding one row with a
+// random token.
 type writeProbe struct {
-	table string
 	token string
 }
 
@@ -261,18 +261,18 @@ func startProbe(ctx context.Context, primary *pgx.Conn) (*writeProbe, error) {
 	if _, err := rand.Read(b); err != nil {
 		return nil, err
 	}
-	p := &writeProbe{table: probeTable, token: hex.EncodeToString(b)}
+	p := &writeProbe{token: hex.EncodeToString(b)}
 	// A table left by an interrupted run is ours to replace.
 	stmts := []string{
-		"DROP TABLE IF EXISTS " + p.table,
-		"CREATE TABLE " + p.table + " (token text NOT NULL)",
+		"DROP TABLE IF EXISTS " + probeTable,
+		"CREATE TABLE " + probeTable + " (token text NOT NULL)",
 	}
 	for _, q := range stmts {
 		if _, err := primary.Exec(ctx, q); err != nil {
 			return nil, fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	if _, err := primary.Exec(ctx, "INSERT INTO "+p.table+" VALUES ($1)", p.token); err != nil {
+	if _, err := primary.Exec(ctx, "INSERT INTO "+probeTable+" VALUES ($1)", p.token); err != nil {
 		return nil, fmt.Errorf("insert the probe row: %w", err)
 	}
 	return p, nil
@@ -282,7 +282,7 @@ func (p *writeProbe) readBack(ctx context.Context, conn *pgx.Conn, deadline time
 	var lastErr error
 	for {
 		var token string
-		err := conn.QueryRow(ctx, "SELECT token FROM "+p.table).Scan(&token)
+		err := conn.QueryRow(ctx, "SELECT token FROM "+probeTable).Scan(&token)
 		if err == nil && token == p.token {
 			return true, "read back the row written on the primary"
 		}
@@ -300,7 +300,7 @@ func (p *writeProbe) readBack(ctx context.Context, conn *pgx.Conn, deadline time
 }
 
 func (p *writeProbe) drop(ctx context.Context, primary *pgx.Conn) error {
-	_, err := primary.Exec(ctx, "DROP TABLE IF EXISTS "+p.table)
+	_, err := primary.Exec(ctx, "DROP TABLE IF EXISTS "+probeTable)
 	return err
 }
 

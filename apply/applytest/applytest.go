@@ -68,7 +68,7 @@ func KillBasebackupHalfway(dataDir string, timeout time.Duration) error {
 		pids := FindProcesses("pg_basebackup", dataDir)
 		signal(syscall.SIGKILL)
 		for _, pid := range pids {
-			if pp := ParentPID(pid); pp > 1 {
+			if pp := parentPID(pid); pp > 1 {
 				_ = syscall.Kill(pp, syscall.SIGCONT)
 			}
 		}
@@ -90,8 +90,8 @@ func KillBasebackupHalfway(dataDir string, timeout time.Duration) error {
 	}
 }
 
-// ParentPID is the parent of pid, from /proc, or 0.
-func ParentPID(pid int) int {
+// parentPID is the parent of pid, from /proc, or 0.
+func parentPID(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
