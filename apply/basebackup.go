@@ -133,11 +133,7 @@ func Basebackup(ctx context.Context, n *Node, opts BasebackupOptions) (Basebacku
 	be := &BasebackupError{Node: n.Name(), Err: err, Stderr: pw.messages(), Result: r}
 	var ee *host.ExitError
 	if errors.As(err, &ee) {
-		status := fmt.Sprintf("exit status %d", ee.ExitCode)
-		if ee.Signal != "" {
-			status = "killed by signal " + ee.Signal
-		}
-		be.Err = fmt.Errorf("pg_basebackup failed (%s)", status)
+		be.Err = fmt.Errorf("pg_basebackup failed (%s)", ee.Status())
 	}
 	// Move the partial copy aside, even when ctx ended (an interrupt).
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

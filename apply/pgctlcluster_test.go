@@ -26,10 +26,7 @@ func TestPgCtlcluster(t *testing.T) {
 	t.Parallel()
 	pgtest.Require(t)
 	if _, err := exec.LookPath("pg_createcluster"); err != nil || os.Geteuid() != 0 {
-		if os.Getenv(pgtest.RequireEnv) != "" {
-			t.Fatalf("pg_createcluster (postgresql-common) and root are needed, and %s is set", pgtest.RequireEnv)
-		}
-		t.Skip("needs pg_createcluster (postgresql-common) and root")
+		pgtest.Missing(t, "needs pg_createcluster (postgresql-common) and root")
 	}
 	name := fmt.Sprintf("pgrepl-test-%d", os.Getpid())
 	sock, err := os.MkdirTemp("", "pgctlcluster-")
