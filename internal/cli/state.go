@@ -49,8 +49,8 @@ would refuse) fails the command (exit 1) after printing what was seen.`,
 }
 
 func runState(ctx context.Context, g *globals, format string) error {
-	if format != "text" && format != "json" {
-		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
+	if err := textOrJSON(format); err != nil {
+		return err
 	}
 	sp, err := loadSpec(g)
 	if err != nil {

@@ -41,8 +41,8 @@ exist; their values are never printed.`,
 }
 
 func runValidate(g *globals, format string) error {
-	if format != "text" && format != "json" {
-		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
+	if err := textOrJSON(format); err != nil {
+		return err
 	}
 	s, diags := spec.Load(g.spec, spec.Options{})
 	var files map[string]*hcl.File
@@ -102,6 +102,14 @@ func writeDiagnostics(g *globals, w io.Writer, files map[string]*hcl.File, diags
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write diagnostics: %w", err)
+	}
+	return nil
+}
+
+// textOrJSON checks the value of a --format flag that takes text or json.
+func textOrJSON(format string) error {
+	if format != "text" && format != "json" {
+		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
 	}
 	return nil
 }
