@@ -45,13 +45,13 @@ func runValidate(g *globals, format string) error {
 		return err
 	}
 	s, diags := spec.Load(g.spec, spec.Options{})
-	var files map[string]*hcl.File
-	if s != nil {
-		files = s.DiagnosticFiles()
-	}
 	errs, warns := countDiags(diags)
 
 	if format == "json" {
+		var files map[string]*hcl.File
+		if s != nil {
+			files = s.DiagnosticFiles()
+		}
 		out := validateJSON{FormatVersion: "1", Valid: errs == 0, ErrorCount: errs, WarningCount: warns, Diagnostics: []jsonDiag{}}
 		for _, d := range diags {
 			out.Diagnostics = append(out.Diagnostics, toJSONDiag(d, files))
@@ -67,13 +67,8 @@ func runValidate(g *globals, format string) error {
 		return nil
 	}
 
-	if len(diags) > 0 {
-		if err := writeDiagnostics(g, g.stderr, files, diags); err != nil {
-			return err
-		}
-	}
-	if errs > 0 {
-		return exitCode(ExitError, fmt.Errorf("%s is not valid: %s", g.spec, diagCounts(errs, warns)))
+	if err := checkDiags(g, s, diags, g.spec); err != nil {
+		return err
 	}
 	summary := fmt.Sprintf("%s is valid: %s.", g.spec, describeSpec(s))
 	if warns > 0 {
