@@ -58,7 +58,7 @@ func runState(ctx context.Context, g *globals, format string) error {
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	st, obsErr := observe(ctx, g, sp)
+	st, obsErr := observe(ctx, sp)
 	if st != nil {
 		var werr error
 		if format == "json" {
