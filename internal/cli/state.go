@@ -92,12 +92,7 @@ func writeStateText(w io.Writer, sp *spec.Spec, st *state.State) error {
 			fmt.Fprintln(bw)
 		}
 		fmt.Fprintf(bw, "cluster %q\n", c.Name)
-		var sc *spec.Cluster
-		for _, x := range sp.Clusters {
-			if x.Name == c.Name {
-				sc = x
-			}
-		}
+		sc := sp.Cluster(c.Name)
 		for _, n := range c.Nodes {
 			var sn *spec.Node
 			if sc != nil {
