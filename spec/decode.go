@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -289,7 +291,7 @@ func (l *loader) decodeReplication(ctx *hcl.EvalContext, b *hclsyntax.Block, cd 
 
 	cp := l.str(ctx, attrs["checkpoint"])
 	r.Checkpoint = cp.or(DefaultCheckpoint)
-	if cp.set && !contains(checkpoints, r.Checkpoint) {
+	if cp.set && !slices.Contains(checkpoints, r.Checkpoint) {
 		l.errorf(cp.rng, "Unsupported checkpoint", "checkpoint must be %s (pg_basebackup --checkpoint); it is %q.", quoteList(checkpoints), r.Checkpoint)
 		r.Checkpoint = DefaultCheckpoint
 	}
@@ -382,7 +384,7 @@ func merge(def, nd *nodeDecl) *nodeDecl {
 		byName[s.name] = s
 	}
 	m.settings = nil
-	for _, name := range sortedKeys(byName) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		if s := byName[name]; !s.null {
 			m.settings = append(m.settings, s)
 		}
@@ -443,7 +445,7 @@ func (l *loader) buildNode(cd *clusterDecl, nd *nodeDecl) *Node {
 	}
 
 	n.Control = nd.control.or(DefaultControl)
-	if nd.control.set && !contains(controls, n.Control) {
+	if nd.control.set && !slices.Contains(controls, n.Control) {
 		l.errorf(nd.control.rng, "Unsupported control", "control must be one of %s; it is %q.", quoteList(controls), n.Control)
 		n.Control = DefaultControl
 	}
@@ -600,7 +602,7 @@ func (l *loader) buildSSH(sd *sshDecl, n *Node) *SSH {
 	}
 	s.Become = sd.become.or("")
 	switch {
-	case sd.become.set && !contains(becomes, s.Become):
+	case sd.become.set && !slices.Contains(becomes, s.Become):
 		l.errorf(sd.become.rng, "Unsupported become", "become must be %s; it is %q.", quoteList(becomes), s.Become)
 	case s.Become != "":
 	case s.User == n.OSUser:
