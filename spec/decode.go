@@ -342,13 +342,13 @@ func (l *loader) decodeNode(ctx *hcl.EvalContext, b *hclsyntax.Block, s schema, 
 			l.errorf(blk.TypeRange, "Duplicate ssh block", "A node has one ssh block; the first is at %s.", pos(nd.ssh.rng).short())
 			continue
 		}
-		nd.ssh = l.decodeSSH(blk)
+		nd.ssh = l.decodeSSH(ctx, blk)
 	}
 	return nd
 }
 
-func (l *loader) decodeSSH(b *hclsyntax.Block) *sshDecl {
-	ctx := l.evalCtx(b.TypeRange.Filename)
+// decodeSSH decodes an ssh block in the context of its node's file.
+func (l *loader) decodeSSH(ctx *hcl.EvalContext, b *hclsyntax.Block) *sshDecl {
 	attrs, _ := l.content(b.Body, sshSchema)
 	return &sshDecl{
 		rng:            b.TypeRange,
