@@ -164,10 +164,7 @@ func (l *loader) decodeCluster(b *hclsyntax.Block) *clusterDecl {
 	default:
 		c.PostgresVersion = cd.version.v
 	}
-	version := 0
-	if cd.version.set && !cd.version.bad {
-		version = cd.version.v
-	}
+	version := cd.version.or(0)
 
 	var repl, defaults *hclsyntax.Block
 	var primaries, standbys []*hclsyntax.Block
@@ -543,7 +540,11 @@ func examplePath(attr string, version int) string {
 	return fmt.Sprintf("/var/lib/postgresql/%d/main", v)
 }
 
-var debianConfigDir = regexp.MustCompile(`^/etc/postgresql/(\d+)/([^/]+)$`)
+var (
+	debianConfigDir = regexp.MustCompile(`^/etc/postgresql/(\d+)/([^/]+)$`)
+	// debianCluster is pg_ctlcluster's VERSION/NAME.
+	debianCluster = regexp.MustCompile(`^(\d+)/([^/\s]+)$`)
+)
 
 func (l *loader) service(nd *nodeDecl, n *Node, version int) string {
 	svc := nd.service.or("")
@@ -560,7 +561,7 @@ func (l *loader) service(nd *nodeDecl, n *Node, version int) string {
 			l.errorf(orRange(nd.control, nd.hdr), "Missing service", "control = \"pg_ctlcluster\" needs the Debian cluster: add service = \"%d/main\", or a config_dir such as /etc/postgresql/%d/main.", max(version, catalog.Oldest), max(version, catalog.Oldest))
 			return ""
 		}
-		m := regexp.MustCompile(`^(\d+)/([^/\s]+)$`).FindStringSubmatch(svc)
+		m := debianCluster.FindStringSubmatch(svc)
 		switch {
 		case nd.service.bad:
 		case m == nil:
