@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -32,7 +33,7 @@ func (l *loader) checkCluster(cd *clusterDecl) {
 
 	var standbys []string
 	for _, s := range c.Standbys {
-		if !contains(standbys, s.Name) {
+		if !slices.Contains(standbys, s.Name) {
 			standbys = append(standbys, s.Name)
 		}
 	}

@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -162,10 +164,7 @@ func (l *loader) decodeCluster(b *hclsyntax.Block) *clusterDecl {
 	default:
 		c.PostgresVersion = cd.version.v
 	}
-	version := 0
-	if cd.version.set && !cd.version.bad {
-		version = cd.version.v
-	}
+	version := cd.version.or(0)
 
 	var repl, defaults *hclsyntax.Block
 	var primaries, standbys []*hclsyntax.Block
@@ -289,7 +288,7 @@ func (l *loader) decodeReplication(ctx *hcl.EvalContext, b *hclsyntax.Block, cd 
 
 	cp := l.str(ctx, attrs["checkpoint"])
 	r.Checkpoint = cp.or(DefaultCheckpoint)
-	if cp.set && !contains(checkpoints, r.Checkpoint) {
+	if cp.set && !slices.Contains(checkpoints, r.Checkpoint) {
 		l.errorf(cp.rng, "Unsupported checkpoint", "checkpoint must be %s (pg_basebackup --checkpoint); it is %q.", quoteList(checkpoints), r.Checkpoint)
 		r.Checkpoint = DefaultCheckpoint
 	}
@@ -340,13 +339,13 @@ func (l *loader) decodeNode(ctx *hcl.EvalContext, b *hclsyntax.Block, s schema, 
 			l.errorf(blk.TypeRange, "Duplicate ssh block", "A node has one ssh block; the first is at %s.", pos(nd.ssh.rng).short())
 			continue
 		}
-		nd.ssh = l.decodeSSH(blk)
+		nd.ssh = l.decodeSSH(ctx, blk)
 	}
 	return nd
 }
 
-func (l *loader) decodeSSH(b *hclsyntax.Block) *sshDecl {
-	ctx := l.evalCtx(b.TypeRange.Filename)
+// decodeSSH decodes an ssh block in the context of its node's file.
+func (l *loader) decodeSSH(ctx *hcl.EvalContext, b *hclsyntax.Block) *sshDecl {
 	attrs, _ := l.content(b.Body, sshSchema)
 	return &sshDecl{
 		rng:            b.TypeRange,
@@ -382,7 +381,7 @@ func merge(def, nd *nodeDecl) *nodeDecl {
 		byName[s.name] = s
 	}
 	m.settings = nil
-	for _, name := range sortedKeys(byName) {
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		if s := byName[name]; !s.null {
 			m.settings = append(m.settings, s)
 		}
@@ -443,7 +442,7 @@ func (l *loader) buildNode(cd *clusterDecl, nd *nodeDecl) *Node {
 	}
 
 	n.Control = nd.control.or(DefaultControl)
-	if nd.control.set && !contains(controls, n.Control) {
+	if nd.control.set && !slices.Contains(controls, n.Control) {
 		l.errorf(nd.control.rng, "Unsupported control", "control must be one of %s; it is %q.", quoteList(controls), n.Control)
 		n.Control = DefaultControl
 	}
@@ -541,7 +540,11 @@ func examplePath(attr string, version int) string {
 	return fmt.Sprintf("/var/lib/postgresql/%d/main", v)
 }
 
-var debianConfigDir = regexp.MustCompile(`^/etc/postgresql/(\d+)/([^/]+)$`)
+var (
+	debianConfigDir = regexp.MustCompile(`^/etc/postgresql/(\d+)/([^/]+)$`)
+	// debianCluster is pg_ctlcluster's VERSION/NAME.
+	debianCluster = regexp.MustCompile(`^(\d+)/([^/\s]+)$`)
+)
 
 func (l *loader) service(nd *nodeDecl, n *Node, version int) string {
 	svc := nd.service.or("")
@@ -558,7 +561,7 @@ func (l *loader) service(nd *nodeDecl, n *Node, version int) string {
 			l.errorf(orRange(nd.control, nd.hdr), "Missing service", "control = \"pg_ctlcluster\" needs the Debian cluster: add service = \"%d/main\", or a config_dir such as /etc/postgresql/%d/main.", max(version, catalog.Oldest), max(version, catalog.Oldest))
 			return ""
 		}
-		m := regexp.MustCompile(`^(\d+)/([^/\s]+)$`).FindStringSubmatch(svc)
+		m := debianCluster.FindStringSubmatch(svc)
 		switch {
 		case nd.service.bad:
 		case m == nil:
@@ -600,7 +603,7 @@ func (l *loader) buildSSH(sd *sshDecl, n *Node) *SSH {
 	}
 	s.Become = sd.become.or("")
 	switch {
-	case sd.become.set && !contains(becomes, s.Become):
+	case sd.become.set && !slices.Contains(becomes, s.Become):
 		l.errorf(sd.become.rng, "Unsupported become", "become must be %s; it is %q.", quoteList(becomes), s.Become)
 	case s.Become != "":
 	case s.User == n.OSUser:

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -100,7 +101,7 @@ func parseHBA(line string) (HBARule, string) {
 	if r.Type, err = single(fields[0], "type"); err != "" {
 		return r, err
 	}
-	if !contains(hbaTypes, r.Type) {
+	if !slices.Contains(hbaTypes, r.Type) {
 		return r, fmt.Sprintf("%q is not a connection type; use one of %s.", r.Type, strings.Join(hbaTypes, ", "))
 	}
 	rest := fields[1:]
@@ -155,7 +156,7 @@ func parseHBA(line string) (HBARule, string) {
 	if r.Method, err = single(rest[0], "method"); err != "" {
 		return r, err
 	}
-	if !contains(hbaMethods, r.Method) {
+	if !slices.Contains(hbaMethods, r.Method) {
 		return r, fmt.Sprintf("%q is not an authentication method; use one of %s.", r.Method, strings.Join(hbaMethods, ", "))
 	}
 	for _, f := range rest[1:] {
@@ -175,7 +176,7 @@ func isIP(s string) bool {
 
 // hbaWarnings warns about user rules that open replication wider than needed.
 func (l *loader) hbaWarnings(r HBARule, rng hcl.Range) {
-	if !contains(r.Databases, "replication") {
+	if !slices.Contains(r.Databases, "replication") {
 		return
 	}
 	switch r.Method {

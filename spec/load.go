@@ -251,15 +251,6 @@ func (l *loader) finish() hcl.Diagnostics {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // DiagnosticFiles returns the spec's parsed files for hcl's diagnostic
 // writers, with every literal secret (a password written in the spec)
 // masked, so that no snippet shows one.

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,7 +27,7 @@ type schema struct {
 func (l *loader) content(body *hclsyntax.Body, s schema) (map[string]*hclsyntax.Attribute, []*hclsyntax.Block) {
 	attrs := map[string]*hclsyntax.Attribute{}
 	for _, a := range sortedAttrs(body) {
-		if contains(s.attrs, a.Name) {
+		if slices.Contains(s.attrs, a.Name) {
 			attrs[a.Name] = a
 			continue
 		}
@@ -34,7 +35,7 @@ func (l *loader) content(body *hclsyntax.Body, s schema) (map[string]*hclsyntax.
 	}
 	var blocks []*hclsyntax.Block
 	for _, b := range body.Blocks {
-		if contains(s.blocks, b.Type) {
+		if slices.Contains(s.blocks, b.Type) {
 			blocks = append(blocks, b)
 			continue
 		}
@@ -50,10 +51,10 @@ func (s schema) unsupported(name, kind string) string {
 		in = "at the top level of a spec file"
 	}
 	switch {
-	case kind == "argument" && contains(s.blocks, name):
+	case kind == "argument" && slices.Contains(s.blocks, name):
 		fmt.Fprintf(&b, "%q is a block, not an argument: write %s { … }.", name, name)
 		return b.String()
-	case kind == "block" && contains(s.attrs, name):
+	case kind == "block" && slices.Contains(s.attrs, name):
 		fmt.Fprintf(&b, "%q is an argument, not a block: write %s = … .", name, name)
 		return b.String()
 	case s.elsewhere[name] != "":
@@ -118,13 +119,4 @@ func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
 	}
 	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
 	return attrs
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

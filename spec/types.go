@@ -46,6 +46,16 @@ type Cluster struct {
 	Pos      Pos
 }
 
+// Cluster returns the cluster called name, or nil.
+func (s *Spec) Cluster(name string) *Cluster {
+	for _, c := range s.Clusters {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
 // Nodes returns the primary followed by the standbys in file order.
 func (c *Cluster) Nodes() []*Node {
 	nodes := make([]*Node, 0, 1+len(c.Standbys))

@@ -94,21 +94,32 @@ func (l *loader) sensitiveNotAllowed(rng hcl.Range, what string) {
 		what)
 }
 
-// value evaluates attribute a for an attribute that is not a secret: it
-// reports sensitive values and converts to ty. ok is false when a is absent
-// or null (set=false) or wrong (reported; bad=true).
-func (l *loader) value(ctx *hcl.EvalContext, a *hclsyntax.Attribute, ty cty.Type, typeName string) (cty.Value, field[struct{}]) {
-	var f field[struct{}]
+// evalAttr evaluates attribute a. ok is true when it has a non-null value;
+// else f tells an absent or null attribute (bad=false) from one that failed
+// (reported; bad=true). f.rng is set whenever a is written; f.set is left
+// for the caller, which knows what a right value is.
+func (l *loader) evalAttr(ctx *hcl.EvalContext, a *hclsyntax.Attribute) (v cty.Value, f field[struct{}], ok bool) {
 	if a == nil {
-		return cty.NilVal, f
+		return cty.NilVal, f, false
 	}
 	f.rng = a.Expr.Range()
-	v, ok := l.eval(ctx, a.Expr)
+	v, ok = l.eval(ctx, a.Expr)
 	if !ok {
 		f.bad = true
-		return cty.NilVal, f
+		return cty.NilVal, f, false
 	}
 	if v.IsNull() {
+		return cty.NilVal, f, false
+	}
+	return v, f, true
+}
+
+// value evaluates attribute a for an attribute that is not a secret: it
+// reports sensitive values and converts to ty. set is false when a is absent
+// or null, or wrong (reported; bad=true).
+func (l *loader) value(ctx *hcl.EvalContext, a *hclsyntax.Attribute, ty cty.Type, typeName string) (cty.Value, field[struct{}]) {
+	v, f, ok := l.evalAttr(ctx, a)
+	if !ok {
 		return cty.NilVal, f
 	}
 	if v.ContainsMarked() {
@@ -118,13 +129,18 @@ func (l *loader) value(ctx *hcl.EvalContext, a *hclsyntax.Attribute, ty cty.Type
 	}
 	c, err := convert.Convert(v, ty)
 	if err != nil || c.IsNull() {
-		l.errorf(f.rng, "Incorrect attribute value type", "Inappropriate value for attribute %q: %s required, but %s was given.",
-			a.Name, typeName, friendlyType(v.Type()))
-		f.bad = true
+		l.wrongType(&f, a.Name, typeName, v)
 		return cty.NilVal, f
 	}
 	f.set = true
 	return c, f
+}
+
+// wrongType reports that attribute name holds v where it needs typeName, and
+// marks f bad.
+func (l *loader) wrongType(f *field[struct{}], name, typeName string, v cty.Value) {
+	l.errorf(f.rng, "Incorrect attribute value type", "Inappropriate value for attribute %q: %s required, but %s was given.", name, typeName, friendlyType(v.Type()))
+	f.bad = true
 }
 
 func friendlyType(t cty.Type) string {
@@ -189,13 +205,11 @@ type elem struct {
 // list evaluates a list attribute element by element. Elements are not
 // converted; null elements are dropped.
 func (l *loader) list(ctx *hcl.EvalContext, a *hclsyntax.Attribute) ([]elem, field[struct{}]) {
-	var f field[struct{}]
 	if a == nil {
-		return nil, f
+		return nil, field[struct{}]{}
 	}
-	f.rng = a.Expr.Range()
 	if t, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok {
-		f.set = true
+		f := field[struct{}]{set: true, rng: a.Expr.Range()}
 		var out []elem
 		for _, e := range t.Exprs {
 			v, ok := l.eval(ctx, e)
@@ -209,16 +223,12 @@ func (l *loader) list(ctx *hcl.EvalContext, a *hclsyntax.Attribute) ([]elem, fie
 		}
 		return out, f
 	}
-	v, ok := l.eval(ctx, a.Expr)
-	switch {
-	case !ok:
-		f.bad = true
+	v, f, ok := l.evalAttr(ctx, a)
+	if !ok {
 		return nil, f
-	case v.IsNull():
-		return nil, f
-	case !v.CanIterateElements() || v.Type().IsMapType() || v.Type().IsObjectType():
-		l.errorf(f.rng, "Incorrect attribute value type", "Inappropriate value for attribute %q: a list required, but %s was given.", a.Name, friendlyType(v.Type()))
-		f.bad = true
+	}
+	if !v.CanIterateElements() || v.Type().IsMapType() || v.Type().IsObjectType() {
+		l.wrongType(&f, a.Name, "a list", v)
 		return nil, f
 	}
 	f.set = true
@@ -267,13 +277,11 @@ type item struct {
 // is written as a literal. A key may be a dotted name (pgaudit.log) without
 // quotes.
 func (l *loader) object(ctx *hcl.EvalContext, a *hclsyntax.Attribute) ([]item, field[struct{}]) {
-	var f field[struct{}]
 	if a == nil {
-		return nil, f
+		return nil, field[struct{}]{}
 	}
-	f.rng = a.Expr.Range()
 	if o, ok := a.Expr.(*hclsyntax.ObjectConsExpr); ok {
-		f.set = true
+		f := field[struct{}]{set: true, rng: a.Expr.Range()}
 		var out []item
 		for _, it := range o.Items {
 			key, ok := l.objectKey(ctx, it.KeyExpr)
@@ -286,16 +294,12 @@ func (l *loader) object(ctx *hcl.EvalContext, a *hclsyntax.Attribute) ([]item, f
 		}
 		return out, f
 	}
-	v, ok := l.eval(ctx, a.Expr)
-	switch {
-	case !ok:
-		f.bad = true
+	v, f, ok := l.evalAttr(ctx, a)
+	if !ok {
 		return nil, f
-	case v.IsNull():
-		return nil, f
-	case !(v.Type().IsMapType() || v.Type().IsObjectType()):
-		l.errorf(f.rng, "Incorrect attribute value type", "Inappropriate value for attribute %q: an object required, but %s was given.", a.Name, friendlyType(v.Type()))
-		f.bad = true
+	}
+	if !(v.Type().IsMapType() || v.Type().IsObjectType()) {
+		l.wrongType(&f, a.Name, "an object", v)
 		return nil, f
 	}
 	f.set = true
@@ -345,23 +349,15 @@ func (l *loader) objectKey(ctx *hcl.EvalContext, e hclsyntax.Expression) (string
 // the expression as written when it calls a function (env(), file()), else
 // LiteralRef.
 func (l *loader) secret(ctx *hcl.EvalContext, a *hclsyntax.Attribute) field[Secret] {
-	var f field[Secret]
-	if a == nil {
-		return f
-	}
-	f.rng = a.Expr.Range()
-	v, ok := l.eval(ctx, a.Expr)
+	v, af, ok := l.evalAttr(ctx, a)
+	f := field[Secret]{bad: af.bad, rng: af.rng}
 	if !ok {
-		f.bad = true
-		return f
-	}
-	if v.IsNull() {
 		return f
 	}
 	v, _ = v.UnmarkDeep()
 	c, err := convert.Convert(v, cty.String)
 	if err != nil || c.IsNull() {
-		l.errorf(f.rng, "Incorrect attribute value type", "Inappropriate value for attribute %q: a string required, but %s was given.", a.Name, friendlyType(v.Type()))
+		l.wrongType(&af, a.Name, "a string", v)
 		f.bad = true
 		return f
 	}

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,6 +18,7 @@ import (
 	"github.com/pgrepl/pgrepl/plan"
 	"github.com/pgrepl/pgrepl/plan/render"
 	"github.com/pgrepl/pgrepl/spec"
+	"github.com/pgrepl/pgrepl/state"
 )
 
 // approvalQuestion is asked before an apply without a saved plan.
@@ -64,11 +63,7 @@ changing), 1 otherwise.`,
   pgrepl plan --out demo.plan && pgrepl apply demo.plan`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			ctx, stop := interruptible(cmd.Context())
 			defer stop()
 			if len(args) == 1 {
 				if len(f.targets) > 0 || len(f.replace) > 0 {
@@ -98,40 +93,29 @@ func runApply(ctx context.Context, g *globals, f applyFlags) error {
 	if err != nil {
 		return err
 	}
-	pool := host.NewPool()
-	defer pool.Close()
-
-	locks, err := lockClusters(ctx, g, sp, pool, plan.TargetClusters(sp, f.targets), f.lockTimeout)
-	if err != nil {
-		return exitCode(ExitError, err)
-	}
-	defer releaseLocks(ctx, g, locks)
-
-	st, err := obs.Observe(ctx, sp, pool, obs.Options{})
-	if err != nil {
-		return exitCode(ExitError, err)
-	}
-	p, err := plan.Make(sp, st, plan.Options{Targets: f.targets, Replace: f.replace})
-	if err != nil {
-		return exitCode(ExitError, err)
-	}
-	if err := render.Text(g.stdout, p, render.TextOptions{Color: g.color(g.stdout)}); err != nil {
-		return exitCode(ExitError, err)
-	}
-	if p.Empty() {
-		return nil
-	}
-	if !f.autoApprove {
-		ok, err := askApproval(g)
+	return lockObserveApply(ctx, g, sp, f.targets, f.lockTimeout, func(st *state.State) (*plan.Plan, error) {
+		p, err := plan.Make(sp, st, plan.Options{Targets: f.targets, Replace: f.replace})
 		if err != nil {
-			return exitCode(ExitError, err)
+			return nil, exitCode(ExitError, err)
 		}
-		if !ok {
-			return exitCode(ExitError, errors.New("apply cancelled: only 'yes' is accepted; nothing was changed"))
+		if err := render.Text(g.stdout, p, render.TextOptions{Color: g.color(g.stdout)}); err != nil {
+			return nil, exitCode(ExitError, err)
 		}
-	}
-	fmt.Fprintln(g.stdout)
-	return executePlan(ctx, g, sp, pool, p, locks)
+		if p.Empty() {
+			return nil, nil
+		}
+		if !f.autoApprove {
+			ok, err := askApproval(g)
+			if err != nil {
+				return nil, exitCode(ExitError, err)
+			}
+			if !ok {
+				return nil, exitCode(ExitError, errors.New("apply cancelled: only 'yes' is accepted; nothing was changed"))
+			}
+		}
+		fmt.Fprintln(g.stdout)
+		return p, nil
+	})
 }
 
 // runApplySaved applies a saved plan, or refuses it as stale.
@@ -149,10 +133,33 @@ func runApplySaved(ctx context.Context, g *globals, f applyFlags, file string) e
 	if err := checkDiags(g, sp, diags, "the spec in "+file); err != nil {
 		return err
 	}
+	return lockObserveApply(ctx, g, sp, saved.Options.Targets, f.lockTimeout, func(st *state.State) (*plan.Plan, error) {
+		if stale := saved.Stale(st); len(stale) > 0 {
+			return nil, exitCode(ExitError, fmt.Errorf("the saved plan %s is stale, so nothing was changed:\n  %s\nRun \"pgrepl plan\" again", file, strings.Join(stale, "\n  ")))
+		}
+		p, err := plan.Make(sp, st, saved.Options)
+		if err != nil {
+			return nil, exitCode(ExitError, fmt.Errorf("the saved plan %s cannot be applied, so nothing was changed: %w", file, err))
+		}
+		if same, diff := plan.Equivalent(saved.Plan, p); !same {
+			return nil, exitCode(ExitError, fmt.Errorf("the saved plan %s is stale, so nothing was changed: planned again on what the hosts hold now, %s. Run \"pgrepl plan\" again", file, diff))
+		}
+		if p.Empty() {
+			fmt.Fprintln(g.stdout, "No changes. The cluster matches the spec.")
+			return nil, nil
+		}
+		return p, nil
+	})
+}
+
+// lockObserveApply is what both kinds of apply share: take the locks of the
+// clusters targets reach, observe every node, let decide turn that State
+// into the plan to carry out (nil: nothing to do), and apply it.
+func lockObserveApply(ctx context.Context, g *globals, sp *spec.Spec, targets []string, lockWait time.Duration, decide func(*state.State) (*plan.Plan, error)) error {
 	pool := host.NewPool()
 	defer pool.Close()
 
-	locks, err := lockClusters(ctx, g, sp, pool, plan.TargetClusters(sp, saved.Options.Targets), f.lockTimeout)
+	locks, err := lockClusters(ctx, g, sp, pool, plan.TargetClusters(sp, targets), lockWait)
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
@@ -162,19 +169,9 @@ func runApplySaved(ctx context.Context, g *globals, f applyFlags, file string) e
 	if err != nil {
 		return exitCode(ExitError, err)
 	}
-	if stale := saved.Stale(st); len(stale) > 0 {
-		return exitCode(ExitError, fmt.Errorf("the saved plan %s is stale, so nothing was changed:\n  %s\nRun \"pgrepl plan\" again", file, strings.Join(stale, "\n  ")))
-	}
-	p, err := plan.Make(sp, st, saved.Options)
-	if err != nil {
-		return exitCode(ExitError, fmt.Errorf("the saved plan %s cannot be applied, so nothing was changed: %w", file, err))
-	}
-	if same, diff := plan.Equivalent(saved.Plan, p); !same {
-		return exitCode(ExitError, fmt.Errorf("the saved plan %s is stale, so nothing was changed: planned again on what the hosts hold now, %s. Run \"pgrepl plan\" again", file, diff))
-	}
-	if p.Empty() {
-		fmt.Fprintln(g.stdout, "No changes. The cluster matches the spec.")
-		return nil
+	p, err := decide(st)
+	if err != nil || p == nil {
+		return err
 	}
 	return executePlan(ctx, g, sp, pool, p, locks)
 }

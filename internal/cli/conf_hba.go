@@ -64,7 +64,7 @@ func runConfHBA(g *globals, file, format string, opts confparse.HBAOptions) erro
 	if err != nil {
 		return fmt.Errorf("conf hba: read %s: %w", path, err)
 	}
-	opts.Reader = hbaFileReader{}
+	opts.Reader = confparse.OSReader{}
 	f, perr := confparse.ParseHBA(path, src, opts)
 	if f == nil {
 		return fmt.Errorf("conf hba: %w", perr)
@@ -180,22 +180,3 @@ func writeHBATable(w io.Writer, rows []confparse.HBAFileRule, path, shown string
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
-
-// hbaFileReader reads the files a pg_hba.conf names from this machine.
-type hbaFileReader struct{}
-
-func (hbaFileReader) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
-
-func (hbaFileReader) ReadDir(path string) ([]string, error) {
-	entries, err := os.ReadDir(path)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if !e.IsDir() {
-			names = append(names, e.Name())
-		}
-	}
-	return names, nil
-}

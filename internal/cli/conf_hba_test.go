@@ -23,7 +23,7 @@ func writeTemp(t *testing.T, name, content string) string {
 
 func TestConfHBAJSON(t *testing.T) {
 	p := writeTemp(t, "pg_hba.conf", "local all all peer\nhost replication rep 127.0.0.3/32 scram-sha-256 # pgrepl\nhostssl all all ::1/128 cert\n")
-	out, errOut, code := runCLI(t, "conf", "hba", p, "--format", "json")
+	code, out, errOut := run(t, "", "conf", "hba", p, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
@@ -49,12 +49,12 @@ func TestConfHBAJSON(t *testing.T) {
 		t.Errorf("stderr = %q", errOut)
 	}
 	// With --ssl the hostssl line is fine.
-	out, errOut, code = runCLI(t, "conf", "hba", p, "--format", "json", "--ssl")
+	code, out, errOut = run(t, "", "conf", "hba", p, "--format", "json", "--ssl")
 	if code != 0 || strings.Contains(out, "cannot match") || errOut != "" {
 		t.Errorf("--ssl: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// 16 adds rule_number and file_name.
-	out, _, code = runCLI(t, "conf", "hba", p, "--format", "json", "--pg-version", "16")
+	code, out, _ = run(t, "", "conf", "hba", p, "--format", "json", "--pg-version", "16")
 	if code != 0 || !strings.Contains(out, `"rule_number": 1,
     "file_name": "`+p+`",`) {
 		t.Errorf("--pg-version 16: exit %d\n%s", code, out)
@@ -63,7 +63,7 @@ func TestConfHBAJSON(t *testing.T) {
 
 func TestConfHBARefused(t *testing.T) {
 	p := writeTemp(t, "pg_hba.conf", "local all all trust\nhost all all 10.0.0.0/8 foo\nhostssl all all all md5 clientcert=1\n")
-	out, errOut, code := runCLI(t, "conf", "hba", p)
+	code, out, errOut := run(t, "", "conf", "hba", p)
 	if code != ExitError {
 		t.Fatalf("exit %d, want %d", code, ExitError)
 	}
@@ -83,7 +83,7 @@ func TestConfHBARefused(t *testing.T) {
 		}
 	}
 	// Version matters: 13 takes clientcert=1.
-	_, errOut, _ = runCLI(t, "conf", "hba", p, "--pg-version", "13")
+	_, _, errOut = run(t, "", "conf", "hba", p, "--pg-version", "13")
 	if strings.Contains(errOut, "clientcert") {
 		t.Errorf("13 refused clientcert=1: %s", errOut)
 	}
@@ -91,7 +91,7 @@ func TestConfHBARefused(t *testing.T) {
 
 func TestConfHBAText(t *testing.T) {
 	p := writeTemp(t, "pg_hba.conf", "local all all peer\nhost all +admins,bob 10.0.0.0 255.0.0.0 ldap ldapserver=x ldapbasedn=\"dc=x\"\n")
-	out, errOut, code := runCLI(t, "conf", "hba", p)
+	code, out, errOut := run(t, "", "conf", "hba", p)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -117,7 +117,7 @@ func TestConfHBAUsage(t *testing.T) {
 		{"conf", "hba", p, "--pg-version", "11"},
 		{"conf", "hba"},
 	} {
-		if _, errOut, code := runCLI(t, args...); code != ExitError || errOut == "" {
+		if code, _, errOut := run(t, "", args...); code != ExitError || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
@@ -154,7 +154,7 @@ func TestConfHBAMatchesPostgreSQL(t *testing.T) {
 			if err := conn.QueryRow(ctx, `SELECT COALESCE(json_agg(r), '[]') FROM (SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error FROM pg_hba_file_rules) r`).Scan(&pgJSON); err != nil {
 				t.Fatal(err)
 			}
-			out, errOut, _ := runCLI(t, "conf", "hba", hbaPath, "--format", "json")
+			_, out, errOut := run(t, "", "conf", "hba", hbaPath, "--format", "json")
 			var got, want any
 			if err := json.Unmarshal([]byte(out), &got); err != nil {
 				t.Fatalf("%v: %s %s", err, out, errOut)

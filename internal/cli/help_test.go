@@ -27,11 +27,11 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	}
 	walk(newRootCmd(&globals{}))
 
-	stdout, _, code := runCLI(t, "help", "plan")
+	code, stdout, _ := run(t, "", "help", "plan")
 	if code != 0 || !strings.Contains(stdout, "Examples:") {
 		t.Errorf("pgrepl help plan (exit %d):\n%s", code, stdout)
 	}
-	stdout, _, code = runCLI(t, "--version")
+	code, stdout, _ = run(t, "", "--version")
 	if code != 0 || !strings.Contains(stdout, "pgrepl version") {
 		t.Errorf("pgrepl --version (exit %d): %q", code, stdout)
 	}

@@ -19,14 +19,6 @@ func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	return code, out.String(), errOut.String()
 }
 
-// runCLI runs pgrepl with no input and returns stdout, stderr and the exit
-// code.
-func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	code, stdout, stderr = run(t, "", args...)
-	return stdout, stderr, code
-}
-
 // checkGolden compares got with the golden file at path, or rewrites it with
 // -update.
 func checkGolden(t *testing.T, path, got string) {

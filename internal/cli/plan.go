@@ -90,7 +90,7 @@ func runPlan(ctx context.Context, g *globals, f planFlags) error {
 	if f.stateFile != "" {
 		st, err = readStateFile(f.stateFile)
 	} else {
-		st, err = observe(ctx, g, sp)
+		st, err = observe(ctx, sp)
 	}
 	if err != nil {
 		return exitCode(ExitError, err)

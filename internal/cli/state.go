@@ -49,8 +49,8 @@ would refuse) fails the command (exit 1) after printing what was seen.`,
 }
 
 func runState(ctx context.Context, g *globals, format string) error {
-	if format != "text" && format != "json" {
-		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
+	if err := textOrJSON(format); err != nil {
+		return err
 	}
 	sp, err := loadSpec(g)
 	if err != nil {
@@ -58,7 +58,7 @@ func runState(ctx context.Context, g *globals, format string) error {
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	st, obsErr := observe(ctx, g, sp)
+	st, obsErr := observe(ctx, sp)
 	if st != nil {
 		var werr error
 		if format == "json" {
@@ -92,12 +92,7 @@ func writeStateText(w io.Writer, sp *spec.Spec, st *state.State) error {
 			fmt.Fprintln(bw)
 		}
 		fmt.Fprintf(bw, "cluster %q\n", c.Name)
-		var sc *spec.Cluster
-		for _, x := range sp.Clusters {
-			if x.Name == c.Name {
-				sc = x
-			}
-		}
+		sc := sp.Cluster(c.Name)
 		for _, n := range c.Nodes {
 			var sn *spec.Node
 			if sc != nil {

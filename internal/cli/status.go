@@ -56,8 +56,8 @@ when any check fails, naming each failed check on stderr.`,
 }
 
 func runStatus(ctx context.Context, g *globals, f statusFlags) error {
-	if f.format != "text" && f.format != "json" {
-		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", f.format))
+	if err := textOrJSON(f.format); err != nil {
+		return err
 	}
 	sp, err := loadSpec(g)
 	if err != nil {

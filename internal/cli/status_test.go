@@ -14,7 +14,7 @@ func TestStatusHealthyPair(t *testing.T) {
 	s := pgtest.StartStandby(t, p, "127.0.0.3", "pg2")
 	specPath := stateSpec(t, p, "pg2", "127.0.0.3", s)
 
-	stdout, stderr, code := runCLI(t, "status", "-s", specPath, "--write-probe", "--format", "json")
+	code, stdout, stderr := run(t, "", "status", "-s", specPath, "--write-probe", "--format", "json")
 	if code != 0 {
 		t.Fatalf("status exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -53,7 +53,7 @@ func TestStatusHealthyPair(t *testing.T) {
 		t.Errorf("write probe table left on the primary")
 	}
 
-	stdout, _, code = runCLI(t, "status", "-s", specPath)
+	code, stdout, _ = run(t, "", "status", "-s", specPath)
 	if code != 0 || !strings.Contains(stdout, "pg2: ok (streaming, async") {
 		t.Errorf("text status (exit %d):\n%s", code, stdout)
 	}
@@ -65,7 +65,7 @@ func TestStatusFailsOnStandAloneServer(t *testing.T) {
 	other := pgtest.Start(t, pgtest.Options{Host: "127.0.0.3"})
 	specPath := stateSpec(t, p, "pg2", "127.0.0.3", other)
 
-	stdout, stderr, code := runCLI(t, "status", "-s", specPath, "--timeout", "300ms")
+	code, stdout, stderr := run(t, "", "status", "-s", specPath, "--timeout", "300ms")
 	if code != 1 {
 		t.Fatalf("status exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -80,7 +80,7 @@ func TestStatusFailsOnStandAloneServer(t *testing.T) {
 }
 
 func TestStatusRefusesBadFormat(t *testing.T) {
-	_, stderr, code := runCLI(t, "status", "--format", "yaml")
+	code, _, stderr := run(t, "", "status", "--format", "yaml")
 	if code != 1 || !strings.Contains(stderr, "--format must be text or json") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}

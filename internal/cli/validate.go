@@ -41,17 +41,17 @@ exist; their values are never printed.`,
 }
 
 func runValidate(g *globals, format string) error {
-	if format != "text" && format != "json" {
-		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
+	if err := textOrJSON(format); err != nil {
+		return err
 	}
 	s, diags := spec.Load(g.spec, spec.Options{})
-	var files map[string]*hcl.File
-	if s != nil {
-		files = s.DiagnosticFiles()
-	}
 	errs, warns := countDiags(diags)
 
 	if format == "json" {
+		var files map[string]*hcl.File
+		if s != nil {
+			files = s.DiagnosticFiles()
+		}
 		out := validateJSON{FormatVersion: "1", Valid: errs == 0, ErrorCount: errs, WarningCount: warns, Diagnostics: []jsonDiag{}}
 		for _, d := range diags {
 			out.Diagnostics = append(out.Diagnostics, toJSONDiag(d, files))
@@ -67,13 +67,8 @@ func runValidate(g *globals, format string) error {
 		return nil
 	}
 
-	if len(diags) > 0 {
-		if err := writeDiagnostics(g, g.stderr, files, diags); err != nil {
-			return err
-		}
-	}
-	if errs > 0 {
-		return exitCode(ExitError, fmt.Errorf("%s is not valid: %s", g.spec, diagCounts(errs, warns)))
+	if err := checkDiags(g, s, diags, g.spec); err != nil {
+		return err
 	}
 	summary := fmt.Sprintf("%s is valid: %s.", g.spec, describeSpec(s))
 	if warns > 0 {
@@ -102,6 +97,14 @@ func writeDiagnostics(g *globals, w io.Writer, files map[string]*hcl.File, diags
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write diagnostics: %w", err)
+	}
+	return nil
+}
+
+// textOrJSON checks the value of a --format flag that takes text or json.
+func textOrJSON(format string) error {
+	if format != "text" && format != "json" {
+		return exitCode(ExitError, fmt.Errorf("--format must be text or json, not %q", format))
 	}
 	return nil
 }
