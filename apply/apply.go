@@ -370,7 +370,7 @@ func (ex *executor) label(ch *plan.Change) string {
 
 // node resolves a change's node: its spec, a transport, a connect function.
 func (ex *executor) node(ctx context.Context, cluster, name string) (*spec.Cluster, *Node, error) {
-	c := specCluster(ex.sp, cluster)
+	c := ex.sp.Cluster(cluster)
 	if c == nil {
 		return nil, nil, fmt.Errorf("the spec has no cluster %s", cluster)
 	}

@@ -260,7 +260,7 @@ type Locks struct {
 func LockClusters(ctx context.Context, sp *spec.Spec, clusters []string, transport func(context.Context, *spec.Node) (host.Transport, error), opts LockOptions) (*Locks, error) {
 	l := &Locks{}
 	for _, name := range clusters {
-		c := specCluster(sp, name)
+		c := sp.Cluster(name)
 		if c == nil || c.Primary == nil {
 			_ = l.Release(ctx)
 			return nil, fmt.Errorf("lock cluster %s: the spec has no such cluster with a primary", name)

@@ -25,17 +25,6 @@ type Node struct {
 // Name is the spec node's name.
 func (n *Node) Name() string { return n.Spec.Name }
 
-// specCluster is sp's cluster called name, or nil. (spec.Spec has
-// no such method; state.State.Cluster is its twin.)
-func specCluster(sp *spec.Spec, name string) *spec.Cluster {
-	for _, c := range sp.Clusters {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // StampLayout formats the UTC timestamps that name backups and moved-aside
 // data directories: "20261125T224837Z".
 const StampLayout = "20060102T150405Z"
