@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgrepl/pgrepl/host"
@@ -137,7 +139,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 	if f := r.Failed(); f != nil && f.Change.Action != plan.Verify {
 		fmt.Fprintf(&b, "Apply stopped at step %d of %d.\n", f.Index, r.planSteps())
 	} else if failed > 0 {
-		fmt.Fprintf(&b, "Apply finished, but %s failed verification.\n", plural(failed, "standby", "standbys"))
+		fmt.Fprintf(&b, "Apply finished, but %s failed verification.\n", pretty.Count(failed, "standby", "standbys"))
 	}
 	section := func(title string, st StepStatus) {
 		first := true
@@ -176,13 +178,6 @@ func (r *Result) planSteps() int {
 		}
 	}
 	return n
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // nodeKey names a node across clusters.

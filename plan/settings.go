@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/pgrepl/pgrepl/catalog"
 	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/spec"
@@ -68,7 +70,7 @@ func userSettings(n *node) ([]want, map[string]bool) {
 func (cp *clusterPlanner) primaryWants() []want {
 	p, c := cp.primary, cp.c
 	ws, user := userSettings(p)
-	standbys := plural(len(c.Standbys), "standby", "standbys")
+	standbys := pretty.Count(len(c.Standbys), "standby", "standbys")
 
 	if !user["wal_level"] {
 		cur, _, _ := cp.fileValue(p, "wal_level")

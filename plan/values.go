@@ -194,13 +194,6 @@ func passfileLine(c *spec.Cluster, pw string) string {
 	return fmt.Sprintf("%s:%d:replication:%s:%s", esc(c.Primary.Host), c.Primary.Port, esc(c.Replication.User), pw)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 func joinNames(names []string) string {
 	switch len(names) {
 	case 0:

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/pgrepl/pgrepl/catalog"
@@ -275,13 +277,13 @@ func (l *loader) checkSettings(cd *clusterDecl, nd *nodeDecl) {
 			if v, ok := paramInt(version, s); ok && v < int64(need) {
 				l.errorf(s.valRng, "max_wal_senders too low",
 					"max_wal_senders = %s leaves too few WAL senders for this cluster's %s: pgrepl needs at least %d, one per standby plus 2 that pg_basebackup -Xs holds while it builds a standby (and a standby needs at least its primary's value). Remove the setting to let pgrepl derive it, or raise it.",
-					s.value, plural(standbys, "standby", "standbys"), need)
+					s.value, pretty.Count(standbys, "standby", "standbys"), need)
 			}
 		case "max_replication_slots":
 			if v, ok := paramInt(version, s); ok && nd.role == Primary && cd.c.Replication.Slots && v < int64(standbys) {
 				l.errorf(s.valRng, "max_replication_slots too low",
 					"max_replication_slots = %s cannot hold a slot for each of this cluster's %s: pgrepl needs at least %d. Remove the setting to let pgrepl derive it, raise it, or set replication.slots = false.",
-					s.value, plural(standbys, "standby", "standbys"), standbys)
+					s.value, pretty.Count(standbys, "standby", "standbys"), standbys)
 			}
 		case "listen_addresses":
 			if nd.role == Primary && n.Host != "" {

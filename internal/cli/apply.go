@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/spf13/cobra"
 
 	"github.com/pgrepl/pgrepl/apply"
@@ -207,9 +209,9 @@ func executePlan(ctx context.Context, g *globals, sp *spec.Spec, pool *host.Pool
 			steps++
 		}
 	}
-	fmt.Fprintf(g.stdout, "\nApply complete: %s in %s.", countNoun(steps, "step", "steps"), apply.FormatDuration(res.Duration))
+	fmt.Fprintf(g.stdout, "\nApply complete: %s in %s.", pretty.Count(steps, "step", "steps"), apply.FormatDuration(res.Duration))
 	if n := verifiedStandbys(res); n > 0 {
-		fmt.Fprintf(g.stdout, " %s verified streaming.", countNoun(n, "standby", "standbys"))
+		fmt.Fprintf(g.stdout, " %s verified streaming.", pretty.Count(n, "standby", "standbys"))
 	}
 	fmt.Fprintln(g.stdout)
 	return nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -118,7 +120,7 @@ func runFmt(g *globals, check bool, paths []string) error {
 	}
 	switch {
 	case failed > 0:
-		return exitCode(ExitError, fmt.Errorf("%s could not be formatted", countNoun(failed, "file", "files")))
+		return exitCode(ExitError, fmt.Errorf("%s could not be formatted", pretty.Count(failed, "file", "files")))
 	case check && changed > 0:
 		return exitCode(ExitFmt, nil)
 	}

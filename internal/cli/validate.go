@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/pgrepl/pgrepl/spec"
 	"github.com/spf13/cobra"
@@ -123,19 +125,12 @@ func countDiags(diags hcl.Diagnostics) (errs, warns int) {
 func diagCounts(errs, warns int) string {
 	var parts []string
 	if errs > 0 {
-		parts = append(parts, countNoun(errs, "error", "errors"))
+		parts = append(parts, pretty.Count(errs, "error", "errors"))
 	}
 	if warns > 0 {
-		parts = append(parts, countNoun(warns, "warning", "warnings"))
+		parts = append(parts, pretty.Count(warns, "warning", "warnings"))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func countNoun(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }
 
 // describeSpec is the one-line summary of a valid spec.

@@ -30,3 +30,11 @@ func Bytes(n int64) string {
 	}
 	return s
 }
+
+// Count formats n with the noun that fits it: "1 standby", "3 standbys".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/pgrepl/pgrepl/plan"
 )
 
@@ -161,13 +163,13 @@ func markdownDoc(p *plan.Plan, folded map[int]bool, details bool, rows int) stri
 func foldNote(diffs int, details bool, rows int) string {
 	var parts []string
 	if diffs > 0 {
-		parts = append(parts, count(diffs, "diff is folded", "diffs are folded"))
+		parts = append(parts, pretty.Count(diffs, "diff is folded", "diffs are folded"))
 	}
 	if !details {
 		parts = append(parts, "the details are left out")
 	}
 	if rows > 0 {
-		parts = append(parts, count(rows, "step is", "steps are")+" not listed")
+		parts = append(parts, pretty.Count(rows, "step is", "steps are")+" not listed")
 	}
 	if len(parts) == 0 {
 		return ""

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/pgrepl/pgrepl/internal/pretty"
+
 	"github.com/pgrepl/pgrepl/internal/shell"
 	"github.com/pgrepl/pgrepl/plan"
 )
@@ -63,14 +65,7 @@ func summaryLine(p *plan.Plan) string {
 	}
 	s := p.Summary
 	return fmt.Sprintf("Plan: %d to change on %s (%s, %s).", s.Changes,
-		count(s.Nodes, "node", "nodes"), count(s.Restarts, "restart", "restarts"), count(s.Rebuilds, "rebuild", "rebuilds"))
-}
-
-func count(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
+		pretty.Count(s.Nodes, "node", "nodes"), pretty.Count(s.Restarts, "restart", "restarts"), pretty.Count(s.Rebuilds, "rebuild", "rebuilds"))
 }
 
 // symbol is the mark of a change's kind, Terraform-like.
