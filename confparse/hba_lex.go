@@ -7,7 +7,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // This file follows PostgreSQL's tokenize_auth_file, next_field_expand and
@@ -277,23 +276,6 @@ const hbaMaxDepth = 10
 
 var errHBANoReader = errors.New("no file reader given")
 
-func hbaStrerror(err error) string {
-	var errno syscall.Errno
-	switch {
-	case errors.Is(err, errHBANoReader):
-		return "no file reader given"
-	case errors.Is(err, fs.ErrNotExist):
-		return "No such file or directory"
-	case errors.Is(err, fs.ErrPermission):
-		return "Permission denied"
-	case errors.As(err, &errno) && errno == syscall.EISDIR:
-		return "Is a directory"
-	case errors.As(err, &errno) && errno == syscall.ENOTDIR:
-		return "Not a directory"
-	}
-	return err.Error()
-}
-
 // hbaAbsPath resolves name against the directory of the file that names it,
 // as PostgreSQL does for @file and include directives.
 func hbaAbsPath(name, from string) string {
@@ -309,11 +291,11 @@ func (t *hbaTokenizer) readFile(p string, depth int) ([]byte, string, error) {
 		return nil, msg, errors.New(msg)
 	}
 	if t.reader == nil {
-		return nil, "could not open file \"" + p + "\": " + hbaStrerror(errHBANoReader), errHBANoReader
+		return nil, "could not open file \"" + p + "\": " + strerror(errHBANoReader), errHBANoReader
 	}
 	b, err := t.reader.ReadFile(p)
 	if err != nil {
-		return nil, "could not open file \"" + p + "\": " + hbaStrerror(err), err
+		return nil, "could not open file \"" + p + "\": " + strerror(err), err
 	}
 	return b, "", nil
 }
@@ -409,13 +391,13 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 		dir := hbaAbsPath(target, tl.file)
 		if t.reader == nil {
 			tl.err = "could not open directory \"" + dir + "\""
-			tl.errLog = "could not open configuration directory \"" + dir + "\": " + hbaStrerror(errHBANoReader)
+			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(errHBANoReader)
 			return out, false
 		}
 		names, err := t.reader.ReadDir(dir)
 		if err != nil {
 			tl.err = "could not open directory \"" + dir + "\""
-			tl.errLog = "could not open configuration directory \"" + dir + "\": " + hbaStrerror(err)
+			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(err)
 			return out, false
 		}
 		var files []string
@@ -489,9 +471,9 @@ func (t *hbaTokenizer) expandFile(tokens []HBAToken, outer, name string, depth i
 	if err != nil {
 		if msg == "" {
 			if t.version <= 15 {
-				msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + hbaStrerror(err)
+				msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + strerror(err)
 			} else {
-				msg = "could not open file \"" + p + "\": " + hbaStrerror(err)
+				msg = "could not open file \"" + p + "\": " + strerror(err)
 			}
 		}
 		tl.err, tl.errLog = msg, msg

@@ -300,7 +300,7 @@ func (ld *confLoader) parseFileFrom(name string, strict bool, callingFile string
 			return true // PostgreSQL logs "skipping missing configuration file"
 		}
 		ld.failFile(callingFile, callingLine, dir, fmt.Sprintf("could not open file \"%s\"", abs), err,
-			"could not open configuration file \"%s\": %s", abs, confStrerror(err))
+			"could not open configuration file \"%s\": %s", abs, strerror(err))
 		return false
 	}
 	return ld.parseFp(f, depth)
@@ -347,7 +347,7 @@ func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int)
 	names, err := ld.readDir(dir)
 	if err != nil {
 		ld.failFile(callingFile, callingLine, DirectiveIncludeDir, fmt.Sprintf("could not open directory \"%s\"", dir), err,
-			"could not open configuration directory \"%s\": %s", dir, confStrerror(err))
+			"could not open configuration directory \"%s\": %s", dir, strerror(err))
 		return false
 	}
 	var confs []string
@@ -414,8 +414,9 @@ func (ld *confLoader) readDir(dir string) ([]string, error) {
 	return names, nil
 }
 
-// strerror renders an I/O error as PostgreSQL's %m does (C's strerror).
-func confStrerror(err error) string {
+// strerror renders an I/O error as PostgreSQL's %m does (C's strerror),
+// for postgresql.conf and pg_hba.conf alike.
+func strerror(err error) string {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):
