@@ -271,9 +271,6 @@ type hbaTokenizer struct {
 	reader  HBAReader
 }
 
-// Maximum include depth (CONF_FILE_MAX_DEPTH).
-const hbaMaxDepth = 10
-
 var errHBANoReader = errors.New("no file reader given")
 
 // hbaAbsPath resolves name against the directory of the file that names it,
@@ -286,14 +283,15 @@ func hbaAbsPath(name, from string) string {
 }
 
 func (t *hbaTokenizer) readFile(p string, depth int) ([]byte, string, error) {
-	if depth > hbaMaxDepth {
+	if depth > maxDepth {
 		msg := "could not open file \"" + p + "\": maximum nesting depth exceeded"
 		return nil, msg, errors.New(msg)
 	}
-	if t.reader == nil {
-		return nil, "could not open file \"" + p + "\": " + strerror(errHBANoReader), errHBANoReader
+	var b []byte
+	err := errHBANoReader
+	if t.reader != nil {
+		b, err = t.reader.ReadFile(p)
 	}
-	b, err := t.reader.ReadFile(p)
 	if err != nil {
 		return nil, "could not open file \"" + p + "\": " + strerror(err), err
 	}
@@ -389,12 +387,11 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 			return out, false
 		}
 		dir := hbaAbsPath(target, tl.file)
-		if t.reader == nil {
-			tl.err = "could not open directory \"" + dir + "\""
-			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(errHBANoReader)
-			return out, false
+		var names []string
+		err := errHBANoReader
+		if t.reader != nil {
+			names, err = t.reader.ReadDir(dir)
 		}
-		names, err := t.reader.ReadDir(dir)
 		if err != nil {
 			tl.err = "could not open directory \"" + dir + "\""
 			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(err)
@@ -457,24 +454,10 @@ func (t *hbaTokenizer) nextField(file string, z *hbaScanner, depth int, tl *hbaT
 // expandFile appends the tokens of an "@file" to tokens.
 func (t *hbaTokenizer) expandFile(tokens []HBAToken, outer, name string, depth int, tl *hbaTokLine) []HBAToken {
 	p := hbaAbsPath(name, outer)
-	var b []byte
-	var err error
-	var msg string
-	if depth > hbaMaxDepth {
-		msg = "could not open file \"" + p + "\": maximum nesting depth exceeded"
-		err = errors.New(msg)
-	} else if t.reader == nil {
-		err = errHBANoReader
-	} else {
-		b, err = t.reader.ReadFile(p)
-	}
+	b, msg, err := t.readFile(p, depth)
 	if err != nil {
-		if msg == "" {
-			if t.version <= 15 {
-				msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + strerror(err)
-			} else {
-				msg = "could not open file \"" + p + "\": " + strerror(err)
-			}
+		if t.version <= 15 && depth <= maxDepth {
+			msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + strerror(err)
 		}
 		tl.err, tl.errLog = msg, msg
 		return tokens
