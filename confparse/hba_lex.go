@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 )
 
@@ -381,7 +380,7 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 		}
 		return t.tokenizeFile(p, hbaSplitLines(b), depth+1, false, out), true
 	default: // include_dir
-		if strings.Trim(target, " \t\r\n") == "" {
+		if confIsBlank(target) {
 			tl.err = "empty configuration directory name"
 			tl.errLog = "empty configuration directory name: \"" + target + "\""
 			return out, false
@@ -397,16 +396,9 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(err)
 			return out, false
 		}
-		var files []string
-		for _, n := range names {
-			if len(n) < 6 || n[0] == '.' || !strings.HasSuffix(n, ".conf") {
-				continue
-			}
-			files = append(files, path.Join(dir, n))
-		}
-		sort.Strings(files)
 		var errs []string
-		for _, p := range files {
+		for _, n := range includeDirFiles(names) {
+			p := path.Join(dir, n)
 			b, msg, err := t.readFile(p, depth+1)
 			if err != nil {
 				errs = append(errs, msg)

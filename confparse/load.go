@@ -350,19 +350,26 @@ func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int)
 			"could not open configuration directory \"%s\": %s", dir, strerror(err))
 		return false
 	}
+	for _, n := range includeDirFiles(names) {
+		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, DirectiveIncludeDir) {
+			return false
+		}
+	}
+	return true
+}
+
+// includeDirFiles picks the files include_dir reads from a directory's
+// entries, in postgresql.conf and pg_hba.conf alike: the names ending in
+// ".conf" that do not start with a dot, in strcmp order.
+func includeDirFiles(names []string) []string {
 	var confs []string
 	for _, n := range names {
 		if len(n) >= 6 && n[0] != '.' && strings.HasSuffix(n, ".conf") {
 			confs = append(confs, n)
 		}
 	}
-	sort.Strings(confs) // strcmp order
-	for _, n := range confs {
-		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, DirectiveIncludeDir) {
-			return false
-		}
-	}
-	return true
+	sort.Strings(confs)
+	return confs
 }
 
 // read returns the parsed file at abs, reading it through the Reader the
