@@ -27,23 +27,6 @@ import (
 // ends with "pg_ident.conf was not reloaded", which marks the end of the
 // hba messages of that reload in the log.
 
-// hbaDirReader reads the real file system (tests only; the package itself
-// does no I/O).
-type hbaDirReader struct{}
-
-func (hbaDirReader) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
-func (hbaDirReader) ReadDir(p string) ([]string, error) {
-	es, err := os.ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(es))
-	for i, e := range es {
-		names[i] = e.Name()
-	}
-	return names, nil
-}
-
 type hbaServer struct {
 	srv     *pgtest.Server
 	conn    *pgx.Conn
@@ -227,7 +210,7 @@ func (h *hbaServer) check(t *testing.T, c hbaPGCase) {
 	logs, refused := h.reload(t, src)
 	got := h.view(t)
 
-	f, err := ParseHBA(h.hbaPath, src, HBAOptions{Version: 15, Reader: hbaDirReader{}, SSL: h.ssl})
+	f, err := ParseHBA(h.hbaPath, src, HBAOptions{Version: 15, Reader: OSReader{}, SSL: h.ssl})
 	if f == nil {
 		t.Fatalf("ParseHBA: %v", err)
 	}
