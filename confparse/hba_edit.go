@@ -413,7 +413,7 @@ func (f *HBAFile) insertParsed(pos, lineNo int) bool {
 	tl.lineNo, tl.first, tl.last, tl.topFirst, tl.topLast = lineNo, pos, pos, pos, pos
 	rec := hbaRecord{tok: tl}
 	p := &hbaLineParser{tl: &rec.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &f.regexps}
-	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.hasViewErr {
+	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.viewErr != "" {
 		return false
 	}
 	at := len(f.recs)

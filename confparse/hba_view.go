@@ -85,14 +85,12 @@ func (f *HBAFile) FileRules() []HBAFileRule {
 			continue
 		}
 		row := HBAFileRule{FileName: r.tok.file, LineNumber: r.tok.lineNo, version: f.opts.Version}
-		if !r.hasViewErr {
+		if r.viewErr == "" {
 			ruleNumber++
 			n := ruleNumber
 			row.RuleNumber = &n
-		}
-		if r.hasViewErr {
-			e := r.viewErr
-			row.Error = &e
+		} else {
+			row.Error = hbaStrPtr(r.viewErr)
 		}
 		if p := r.parsed; p != nil {
 			p.fillView(&row, f.opts.Version)
