@@ -67,6 +67,20 @@ const (
 	HBAAddrHostname                    // a host name, or a .suffix
 )
 
+// keyword is how the address column writes all, samehost and samenet; ""
+// for the other kinds.
+func (k HBAAddrKind) keyword() string {
+	switch k {
+	case HBAAddrAll:
+		return "all"
+	case HBAAddrSameHost:
+		return "samehost"
+	case HBAAddrSameNet:
+		return "samenet"
+	}
+	return ""
+}
+
 // HBAAddress is the address of a host rule.
 type HBAAddress struct {
 	Kind HBAAddrKind

@@ -81,12 +81,8 @@ func hbaRuleFields(r HBARule) (fields []string, addrCols int) {
 			fields = append(fields, t)
 		default:
 			switch a.Kind {
-			case HBAAddrAll:
-				fields = append(fields, "all")
-			case HBAAddrSameHost:
-				fields = append(fields, "samehost")
-			case HBAAddrSameNet:
-				fields = append(fields, "samenet")
+			case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+				fields = append(fields, a.Kind.keyword())
 			case HBAAddrHostname:
 				fields = append(fields, a.Hostname)
 			case HBAAddrIP:
@@ -558,12 +554,8 @@ func hbaCanonicalAddress(a HBAAddress) HBAAddress {
 	}
 	c := HBAAddress{Kind: a.Kind}
 	switch a.Kind {
-	case HBAAddrAll:
-		c.Text = "all"
-	case HBAAddrSameHost:
-		c.Text = "samehost"
-	case HBAAddrSameNet:
-		c.Text = "samenet"
+	case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+		c.Text = a.Kind.keyword()
 	case HBAAddrHostname:
 		c.Text = "host:" + a.Hostname
 	case HBAAddrIP:

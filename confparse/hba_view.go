@@ -116,12 +116,8 @@ func (p *hbaParsed) fillView(row *HBAFileRule, version int) {
 		row.Netmask = hbaStrPtr(hbaFormatAddr(p.address.Mask))
 	case HBAAddrHostname:
 		row.Address = hbaStrPtr(p.address.Hostname)
-	case HBAAddrAll:
-		row.Address = hbaStrPtr("all")
-	case HBAAddrSameHost:
-		row.Address = hbaStrPtr("samehost")
-	case HBAAddrSameNet:
-		row.Address = hbaStrPtr("samenet")
+	case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+		row.Address = hbaStrPtr(p.address.Kind.keyword())
 	}
 	row.AuthMethod = hbaStrPtr(p.method)
 	row.Options = p.viewOptions(version)
