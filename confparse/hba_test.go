@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,14 +37,9 @@ func errorMessages(err error) []string {
 	}
 	var out []string
 	for _, e := range es {
-		out = append(out, path.Base(e.File)+":"+itoa(e.Line)+": "+e.Msg)
+		out = append(out, path.Base(e.File)+":"+strconv.Itoa(e.Line)+": "+e.Msg)
 	}
 	return out
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 func ruleSummary(rs []HBARule) []string {
@@ -56,7 +52,7 @@ func ruleSummary(rs []HBARule) []string {
 		for _, t := range r.Users {
 			us = append(us, t.Value)
 		}
-		s := path.Base(r.File) + ":" + itoa(r.Line) + " " + r.Type + " " + strings.Join(db, ",") + " " + strings.Join(us, ",")
+		s := path.Base(r.File) + ":" + strconv.Itoa(r.Line) + " " + r.Type + " " + strings.Join(db, ",") + " " + strings.Join(us, ",")
 		if r.Address.Text != "" {
 			s += " " + r.Address.Text
 		}
@@ -177,7 +173,7 @@ func TestHBAVersions(t *testing.T) {
 			}
 			var warns []string
 			for _, w := range f.Warnings() {
-				warns = append(warns, path.Base(w.File)+":"+itoa(w.Line)+": "+w.Msg)
+				warns = append(warns, path.Base(w.File)+":"+strconv.Itoa(w.Line)+": "+w.Msg)
 			}
 			if !reflect.DeepEqual(warns, c.warns) {
 				t.Errorf("warnings:\n got %q\nwant %q", warns, c.warns)
