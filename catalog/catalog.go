@@ -128,17 +128,12 @@ func versions() map[int]map[string]Param {
 			// is a build defect, not user input.
 			panic(fmt.Sprintf("catalog: embedded pg15.tsv: %v", err))
 		}
-		for name, al := range enumAliases {
-			if p, ok := base[name]; ok {
-				p.aliases = al
-				base[name] = p
-			}
-		}
 		byVersion = make(map[int]map[string]Param)
 		for v := Oldest; v <= Newest; v++ {
 			byVersion[v] = make(map[string]Param, len(base)+16)
 		}
 		add := func(p Param) {
+			p.aliases = enumAliases[strings.ToLower(p.Name)]
 			for v := Oldest; v <= Newest; v++ {
 				if v < p.Since || (p.Until != 0 && v > p.Until) {
 					continue
@@ -157,9 +152,6 @@ func versions() map[int]map[string]Param {
 			add(p)
 		}
 		for _, p := range notIn15 {
-			if al, ok := enumAliases[strings.ToLower(p.Name)]; ok {
-				p.aliases = al
-			}
 			add(p)
 		}
 	})

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,10 +142,5 @@ func (p Param) EnumIndex(value string) int {
 	if err != nil {
 		return -1
 	}
-	for i, v := range p.EnumVals {
-		if v == n {
-			return i
-		}
-	}
-	return -1
+	return slices.Index(p.EnumVals, n)
 }

@@ -3,6 +3,7 @@ package confparse
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -164,7 +165,7 @@ func TestParseConfLineNumbers(t *testing.T) {
 		for _, s := range f.Settings() {
 			got = append(got, s.Line)
 		}
-		if len(got) != len(tc.lines) || len(got) > 0 && !confEqualInts(got, tc.lines) {
+		if !slices.Equal(got, tc.lines) {
 			t.Errorf("%q: setting lines %v, want %v", tc.src, got, tc.lines)
 		}
 		if tc.physical == 0 {
@@ -182,18 +183,6 @@ func TestParseConfLineNumbers(t *testing.T) {
 			t.Errorf("%q: %+v, want line %d physical %d token %q", tc.src, se, tc.errLine, tc.physical, tc.errTok)
 		}
 	}
-}
-
-func confEqualInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseConfBytesIdentity(t *testing.T) {

@@ -67,6 +67,20 @@ const (
 	HBAAddrHostname                    // a host name, or a .suffix
 )
 
+// keyword is how the address column writes all, samehost and samenet; ""
+// for the other kinds.
+func (k HBAAddrKind) keyword() string {
+	switch k {
+	case HBAAddrAll:
+		return "all"
+	case HBAAddrSameHost:
+		return "samehost"
+	case HBAAddrSameNet:
+		return "samenet"
+	}
+	return ""
+}
+
 // HBAAddress is the address of a host rule.
 type HBAAddress struct {
 	Kind HBAAddrKind
@@ -175,11 +189,10 @@ func (f *HBAFile) setLines(lines []hbaPhys) {
 type hbaRecord struct {
 	tok    hbaTokLine
 	parsed *hbaParsed // nil when the line is an error or a directive
-	// viewErr is the error column of pg_hba_file_rules (may be set on a
-	// parsed line: hostssl with ssl off).
-	viewErr    string
-	hasViewErr bool
-	directive  bool // a successful include directive: no rule of its own
+	// viewErr is the error column of pg_hba_file_rules, "" for null (may
+	// be set on a parsed line: hostssl with ssl off).
+	viewErr   string
+	directive bool // a successful include directive: no rule of its own
 }
 
 // ParseHBA parses src, the content of the pg_hba.conf at path, as the
@@ -229,13 +242,13 @@ func (f *HBAFile) parse() {
 		r := hbaRecord{tok: tl}
 		switch {
 		case tl.err != "":
-			r.viewErr, r.hasViewErr = tl.err, true
+			r.viewErr = tl.err
 		case tl.include != "":
 			r.directive = true
 		default:
 			p := &hbaLineParser{tl: &r.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &f.regexps}
 			r.parsed = p.parse()
-			r.viewErr, r.hasViewErr = p.viewErr, p.hasViewErr
+			r.viewErr = p.viewErr
 			for _, m := range p.msgs {
 				if m.fatal {
 					logErr(tl.file, tl.lineNo, m.text)

@@ -254,32 +254,12 @@ func hbaInetPton6(s string) ([16]byte, bool) {
 // hbaCIDRMask is pg_sockaddr_cidr_mask: the mask of a "/bits" suffix, read
 // with strtol (so " 8", "+8" and "-0" count).
 func hbaCIDRMask(numbits string, v4 bool) (netip.Addr, bool) {
-	s := strings.TrimLeft(numbits, " \t\n\v\f\r")
-	neg := false
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-'
-		s = s[1:]
-	}
-	if s == "" || s[0] < '0' || s[0] > '9' {
-		return netip.Addr{}, false
-	}
-	var n uint64
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return netip.Addr{}, false
-		}
-		if n < 1<<40 {
-			n = n*10 + uint64(c-'0')
-		}
-	}
-	if neg && n != 0 {
-		return netip.Addr{}, false
-	}
-	limit := uint64(128)
+	n, used := hbaStrtol(numbits)
+	limit := int64(128)
 	if v4 {
 		limit = 32
 	}
-	if n > limit {
+	if used == 0 || used != len(numbits) || n < 0 || n > limit {
 		return netip.Addr{}, false
 	}
 	return hbaMaskOf(int(n), v4), true

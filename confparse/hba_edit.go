@@ -81,12 +81,8 @@ func hbaRuleFields(r HBARule) (fields []string, addrCols int) {
 			fields = append(fields, t)
 		default:
 			switch a.Kind {
-			case HBAAddrAll:
-				fields = append(fields, "all")
-			case HBAAddrSameHost:
-				fields = append(fields, "samehost")
-			case HBAAddrSameNet:
-				fields = append(fields, "samenet")
+			case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+				fields = append(fields, a.Kind.keyword())
 			case HBAAddrHostname:
 				fields = append(fields, a.Hostname)
 			case HBAAddrIP:
@@ -413,7 +409,7 @@ func (f *HBAFile) insertParsed(pos, lineNo int) bool {
 	tl.lineNo, tl.first, tl.last, tl.topFirst, tl.topLast = lineNo, pos, pos, pos, pos
 	rec := hbaRecord{tok: tl}
 	p := &hbaLineParser{tl: &rec.tok, version: f.opts.Version, ssl: f.opts.SSL, regexps: &f.regexps}
-	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.hasViewErr {
+	if rec.parsed = p.parse(); rec.parsed == nil || len(p.msgs) > 0 || p.viewErr != "" {
 		return false
 	}
 	at := len(f.recs)
@@ -558,12 +554,8 @@ func hbaCanonicalAddress(a HBAAddress) HBAAddress {
 	}
 	c := HBAAddress{Kind: a.Kind}
 	switch a.Kind {
-	case HBAAddrAll:
-		c.Text = "all"
-	case HBAAddrSameHost:
-		c.Text = "samehost"
-	case HBAAddrSameNet:
-		c.Text = "samenet"
+	case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+		c.Text = a.Kind.keyword()
 	case HBAAddrHostname:
 		c.Text = "host:" + a.Hostname
 	case HBAAddrIP:

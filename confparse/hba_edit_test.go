@@ -167,7 +167,7 @@ func TestHBAEditErrors(t *testing.T) {
 		name    string
 		version int
 		src     string
-		files   hbaMapReader
+		files   confMemReader
 		edit    func(f *HBAFile) error
 		wantErr string
 	}{
@@ -188,9 +188,9 @@ func TestHBAEditErrors(t *testing.T) {
 		{"remove out of range", 15, src, nil, func(f *HBAFile) error { return f.RemoveLine(0) }, "outside"},
 		{"append after trailing backslash", 15, "local all all trust \\", nil, func(f *HBAFile) error { return f.Insert(2, "# x") }, "inside a continued line"},
 		{"remove the only rule", 15, "# x\nlocal all all trust\n", nil, func(f *HBAFile) error { return f.RemoveLine(2) }, "contains no entries"},
-		{"insert include of a broken file", 16, src, hbaMapReader{"/etc/pg/bad.conf": "local all all bogus\n"},
+		{"insert include of a broken file", 16, src, confMemReader{"/etc/pg/bad.conf": "local all all bogus\n"},
 			func(f *HBAFile) error { return f.Insert(1, "include bad.conf") }, `invalid authentication method "bogus"`},
-		{"second rule of include", 16, "include more.conf\nlocal all all trust\n", hbaMapReader{hbaTestPath[:strings.LastIndex(hbaTestPath, "/")] + "/more.conf": "local a all trust\nlocal b all trust\n"},
+		{"second rule of include", 16, "include more.conf\nlocal all all trust\n", confMemReader{hbaTestPath[:strings.LastIndex(hbaTestPath, "/")] + "/more.conf": "local a all trust\nlocal b all trust\n"},
 			func(f *HBAFile) error { return f.InsertRule(1, replicationRule("10.0.0.1/32"), "") }, "not the first rule"},
 	}
 	for _, c := range cases {
@@ -212,7 +212,7 @@ func TestHBAEditErrors(t *testing.T) {
 // preceded, by a line before the directive.
 func TestHBAInsertBeforeInclude(t *testing.T) {
 	dir := hbaTestPath[:strings.LastIndex(hbaTestPath, "/")]
-	files := hbaMapReader{dir + "/more.conf": "local a all trust\nlocal b all trust\n"}
+	files := confMemReader{dir + "/more.conf": "local a all trust\nlocal b all trust\n"}
 	f, err := parseHBAForTest(t, "local all all reject\ninclude more.conf\nlocal all all trust\n", 16, files)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func hbaSameParse(f *HBAFile) error {
 // the file as a fresh parse of its bytes reads it, for each version.
 func TestHBAInsertParsesOneLine(t *testing.T) {
 	dir := hbaTestPath[:strings.LastIndex(hbaTestPath, "/")]
-	files := hbaMapReader{dir + "/more.conf": "local a all trust\nlocal b all trust\n", dir + "/users": "alice, bob\n"}
+	files := confMemReader{dir + "/more.conf": "local a all trust\nlocal b all trust\n", dir + "/users": "alice, bob\n"}
 	srcs := []string{
 		"",
 		"# only a comment\n",

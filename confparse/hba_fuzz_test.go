@@ -30,7 +30,7 @@ func FuzzParseHBA(f *testing.F) {
 	for i, s := range seeds {
 		f.Add([]byte(s), uint8(i))
 	}
-	reader := hbaMapReader{"/d/list": "a, b\n@list\n", "/d/x.conf": "local all all trust\n", "/d/d/a.conf": "host all all all md5\n"}
+	reader := confMemReader{"/d/list": "a, b\n@list\n", "/d/x.conf": "local all all trust\n", "/d/d/a.conf": "host all all all md5\n"}
 	conns := []HBAConn{
 		{Type: "local", Database: "a", User: "b"},
 		{Type: "host", Database: "replication", User: "rep", Addr: netip.MustParseAddr("127.0.0.3"), Replication: true},

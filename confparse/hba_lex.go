@@ -5,9 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
-	"syscall"
 )
 
 // This file follows PostgreSQL's tokenize_auth_file, next_field_expand and
@@ -272,27 +270,7 @@ type hbaTokenizer struct {
 	reader  HBAReader
 }
 
-// Maximum include depth (CONF_FILE_MAX_DEPTH).
-const hbaMaxDepth = 10
-
 var errHBANoReader = errors.New("no file reader given")
-
-func hbaStrerror(err error) string {
-	var errno syscall.Errno
-	switch {
-	case errors.Is(err, errHBANoReader):
-		return "no file reader given"
-	case errors.Is(err, fs.ErrNotExist):
-		return "No such file or directory"
-	case errors.Is(err, fs.ErrPermission):
-		return "Permission denied"
-	case errors.As(err, &errno) && errno == syscall.EISDIR:
-		return "Is a directory"
-	case errors.As(err, &errno) && errno == syscall.ENOTDIR:
-		return "Not a directory"
-	}
-	return err.Error()
-}
 
 // hbaAbsPath resolves name against the directory of the file that names it,
 // as PostgreSQL does for @file and include directives.
@@ -304,16 +282,17 @@ func hbaAbsPath(name, from string) string {
 }
 
 func (t *hbaTokenizer) readFile(p string, depth int) ([]byte, string, error) {
-	if depth > hbaMaxDepth {
+	if depth > maxDepth {
 		msg := "could not open file \"" + p + "\": maximum nesting depth exceeded"
 		return nil, msg, errors.New(msg)
 	}
-	if t.reader == nil {
-		return nil, "could not open file \"" + p + "\": " + hbaStrerror(errHBANoReader), errHBANoReader
+	var b []byte
+	err := errHBANoReader
+	if t.reader != nil {
+		b, err = t.reader.ReadFile(p)
 	}
-	b, err := t.reader.ReadFile(p)
 	if err != nil {
-		return nil, "could not open file \"" + p + "\": " + hbaStrerror(err), err
+		return nil, "could not open file \"" + p + "\": " + strerror(err), err
 	}
 	return b, "", nil
 }
@@ -401,33 +380,25 @@ func (t *hbaTokenizer) includeDirective(tl *hbaTokLine, target string, depth int
 		}
 		return t.tokenizeFile(p, hbaSplitLines(b), depth+1, false, out), true
 	default: // include_dir
-		if strings.Trim(target, " \t\r\n") == "" {
+		if confIsBlank(target) {
 			tl.err = "empty configuration directory name"
 			tl.errLog = "empty configuration directory name: \"" + target + "\""
 			return out, false
 		}
 		dir := hbaAbsPath(target, tl.file)
-		if t.reader == nil {
-			tl.err = "could not open directory \"" + dir + "\""
-			tl.errLog = "could not open configuration directory \"" + dir + "\": " + hbaStrerror(errHBANoReader)
-			return out, false
+		var names []string
+		err := errHBANoReader
+		if t.reader != nil {
+			names, err = t.reader.ReadDir(dir)
 		}
-		names, err := t.reader.ReadDir(dir)
 		if err != nil {
 			tl.err = "could not open directory \"" + dir + "\""
-			tl.errLog = "could not open configuration directory \"" + dir + "\": " + hbaStrerror(err)
+			tl.errLog = "could not open configuration directory \"" + dir + "\": " + strerror(err)
 			return out, false
 		}
-		var files []string
-		for _, n := range names {
-			if len(n) < 6 || n[0] == '.' || !strings.HasSuffix(n, ".conf") {
-				continue
-			}
-			files = append(files, path.Join(dir, n))
-		}
-		sort.Strings(files)
 		var errs []string
-		for _, p := range files {
+		for _, n := range includeDirFiles(names) {
+			p := path.Join(dir, n)
 			b, msg, err := t.readFile(p, depth+1)
 			if err != nil {
 				errs = append(errs, msg)
@@ -475,24 +446,10 @@ func (t *hbaTokenizer) nextField(file string, z *hbaScanner, depth int, tl *hbaT
 // expandFile appends the tokens of an "@file" to tokens.
 func (t *hbaTokenizer) expandFile(tokens []HBAToken, outer, name string, depth int, tl *hbaTokLine) []HBAToken {
 	p := hbaAbsPath(name, outer)
-	var b []byte
-	var err error
-	var msg string
-	if depth > hbaMaxDepth {
-		msg = "could not open file \"" + p + "\": maximum nesting depth exceeded"
-		err = errors.New(msg)
-	} else if t.reader == nil {
-		err = errHBANoReader
-	} else {
-		b, err = t.reader.ReadFile(p)
-	}
+	b, msg, err := t.readFile(p, depth)
 	if err != nil {
-		if msg == "" {
-			if t.version <= 15 {
-				msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + hbaStrerror(err)
-			} else {
-				msg = "could not open file \"" + p + "\": " + hbaStrerror(err)
-			}
+		if t.version <= 15 && depth <= maxDepth {
+			msg = "could not open secondary authentication file \"@" + name + "\" as \"" + p + "\": " + strerror(err)
 		}
 		tl.err, tl.errLog = msg, msg
 		return tokens

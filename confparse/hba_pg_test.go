@@ -27,23 +27,6 @@ import (
 // ends with "pg_ident.conf was not reloaded", which marks the end of the
 // hba messages of that reload in the log.
 
-// hbaDirReader reads the real file system (tests only; the package itself
-// does no I/O).
-type hbaDirReader struct{}
-
-func (hbaDirReader) ReadFile(p string) ([]byte, error) { return os.ReadFile(p) }
-func (hbaDirReader) ReadDir(p string) ([]string, error) {
-	es, err := os.ReadDir(p)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, len(es))
-	for i, e := range es {
-		names[i] = e.Name()
-	}
-	return names, nil
-}
-
 type hbaServer struct {
 	srv     *pgtest.Server
 	conn    *pgx.Conn
@@ -144,20 +127,8 @@ func (h *hbaServer) reload(t *testing.T, src []byte) ([]hbaLogLine, bool) {
 	return hba, refused
 }
 
-// hbaViewRow is a pg_hba_file_rules row as pgx scans it.
-type hbaViewRow struct {
-	LineNumber int
-	Type       *string
-	Database   []string
-	UserName   []string
-	Address    *string
-	Netmask    *string
-	AuthMethod *string
-	Options    []string
-	Error      *string
-}
-
-func (h *hbaServer) view(t *testing.T) []hbaViewRow {
+// view returns the server's pg_hba_file_rules: PostgreSQL 15's nine columns.
+func (h *hbaServer) view(t *testing.T) []HBAFileRule {
 	t.Helper()
 	rows, err := h.conn.Query(context.Background(),
 		"SELECT line_number, type, database, user_name, address, netmask, auth_method, options, error FROM pg_hba_file_rules")
@@ -165,9 +136,9 @@ func (h *hbaServer) view(t *testing.T) []hbaViewRow {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []hbaViewRow
+	var out []HBAFileRule
 	for rows.Next() {
-		var r hbaViewRow
+		var r HBAFileRule
 		if err := rows.Scan(&r.LineNumber, &r.Type, &r.Database, &r.UserName, &r.Address, &r.Netmask, &r.AuthMethod, &r.Options, &r.Error); err != nil {
 			t.Fatal(err)
 		}
@@ -179,15 +150,16 @@ func (h *hbaServer) view(t *testing.T) []hbaViewRow {
 	return out
 }
 
-func toViewRows(rs []HBAFileRule) []hbaViewRow {
-	var out []hbaViewRow
-	for _, r := range rs {
-		out = append(out, hbaViewRow{r.LineNumber, r.Type, r.Database, r.UserName, r.Address, r.Netmask, r.AuthMethod, r.Options, r.Error})
+// pg15Columns clears what PostgreSQL 15's view does not have: 16's
+// rule_number and file_name columns.
+func pg15Columns(rs []HBAFileRule) []HBAFileRule {
+	for i := range rs {
+		rs[i].RuleNumber, rs[i].FileName, rs[i].version = nil, "", 0
 	}
-	return out
+	return rs
 }
 
-func fmtRows(rs []hbaViewRow) string {
+func fmtRows(rs []HBAFileRule) string {
 	var b strings.Builder
 	s := func(p *string) string {
 		if p == nil {
@@ -227,11 +199,11 @@ func (h *hbaServer) check(t *testing.T, c hbaPGCase) {
 	logs, refused := h.reload(t, src)
 	got := h.view(t)
 
-	f, err := ParseHBA(h.hbaPath, src, HBAOptions{Version: 15, Reader: hbaDirReader{}, SSL: h.ssl})
+	f, err := ParseHBA(h.hbaPath, src, HBAOptions{Version: 15, Reader: OSReader{}, SSL: h.ssl})
 	if f == nil {
 		t.Fatalf("ParseHBA: %v", err)
 	}
-	want := toViewRows(f.FileRules())
+	want := pg15Columns(f.FileRules())
 	if os.Getenv("PGREPL_HBA_DEBUG") != "" {
 		t.Logf("PostgreSQL rows:\n%slog:\n%srefused: %v", fmtRows(got), fmtLogs(logs), refused)
 	}

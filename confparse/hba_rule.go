@@ -47,9 +47,8 @@ type hbaLineParser struct {
 	ssl     bool
 	regexps *map[string]*regexp.Regexp
 
-	viewErr    string // err_msg
-	hasViewErr bool
-	msgs       []hbaMsg // what the server logs about the line, in order
+	viewErr string   // err_msg; "" for null
+	msgs    []hbaMsg // what the server logs about the line, in order
 }
 
 type hbaMsg struct {
@@ -61,7 +60,7 @@ func (p *hbaLineParser) warn(msg string) { p.msgs = append(p.msgs, hbaMsg{text: 
 
 // fail refuses the line with msg, shown in the view and the log.
 func (p *hbaLineParser) fail(msg string) *hbaParsed {
-	p.viewErr, p.hasViewErr = msg, true
+	p.viewErr = msg
 	p.msgs = append(p.msgs, hbaMsg{text: msg, fatal: true})
 	return nil
 }
@@ -90,7 +89,7 @@ func (p *hbaLineParser) parse() *hbaParsed {
 		h.conntype = t
 		if !p.ssl {
 			msg := "hostssl record cannot match because SSL is disabled"
-			p.viewErr, p.hasViewErr = msg, true
+			p.viewErr = msg
 			p.warn(msg)
 			h.warnings = append(h.warnings, msg)
 		}
@@ -501,7 +500,7 @@ func (p *hbaLineParser) option(h *hbaParsed, name, val string) bool {
 		}
 		list, ok := hbaSplitGUCList(val)
 		if !ok {
-			p.viewErr, p.hasViewErr = "invalid RADIUS port number: "+hbaQuote(val), true
+			p.viewErr = "invalid RADIUS port number: " + hbaQuote(val)
 			p.failLogOnly("could not parse RADIUS port list " + hbaQuote(val))
 			return false
 		}
@@ -547,7 +546,7 @@ func (p *hbaLineParser) clientcert(h *hbaParsed, val string) bool {
 		return true
 	case val == "verify-ca" || (p.version <= 13 && val == "1"):
 		if h.method == "cert" && p.version >= 14 {
-			p.viewErr, p.hasViewErr = `clientcert can only be set to "verify-full" when using "cert" authentication`, true
+			p.viewErr = `clientcert can only be set to "verify-full" when using "cert" authentication`
 			p.failLogOnly(`clientcert only accepts "verify-full" when using "cert" authentication`)
 			return false
 		}

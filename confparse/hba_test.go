@@ -3,47 +3,17 @@ package confparse
 import (
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"net/netip"
 	"path"
 	"reflect"
-	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// hbaMapReader is an in-memory HBAReader: file path to content.
-type hbaMapReader map[string]string
-
-func (m hbaMapReader) ReadFile(p string) ([]byte, error) {
-	if s, ok := m[p]; ok {
-		return []byte(s), nil
-	}
-	return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
-}
-
-func (m hbaMapReader) ReadDir(p string) ([]string, error) {
-	var names []string
-	found := false
-	for k := range m {
-		if strings.HasPrefix(k, p+"/") {
-			found = true
-			rest := k[len(p)+1:]
-			if !strings.Contains(rest, "/") {
-				names = append(names, rest)
-			}
-		}
-	}
-	if !found {
-		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(names))) // any order: the parser sorts
-	return names, nil
-}
-
 const hbaTestPath = "/etc/pg/pg_hba.conf"
 
-func parseHBAForTest(t *testing.T, src string, version int, files hbaMapReader) (*HBAFile, error) {
+func parseHBAForTest(t *testing.T, src string, version int, files confMemReader) (*HBAFile, error) {
 	t.Helper()
 	opts := HBAOptions{Version: version}
 	if files != nil {
@@ -67,14 +37,9 @@ func errorMessages(err error) []string {
 	}
 	var out []string
 	for _, e := range es {
-		out = append(out, path.Base(e.File)+":"+itoa(e.Line)+": "+e.Msg)
+		out = append(out, path.Base(e.File)+":"+strconv.Itoa(e.Line)+": "+e.Msg)
 	}
 	return out
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 func ruleSummary(rs []HBARule) []string {
@@ -87,7 +52,7 @@ func ruleSummary(rs []HBARule) []string {
 		for _, t := range r.Users {
 			us = append(us, t.Value)
 		}
-		s := path.Base(r.File) + ":" + itoa(r.Line) + " " + r.Type + " " + strings.Join(db, ",") + " " + strings.Join(us, ",")
+		s := path.Base(r.File) + ":" + strconv.Itoa(r.Line) + " " + r.Type + " " + strings.Join(db, ",") + " " + strings.Join(us, ",")
 		if r.Address.Text != "" {
 			s += " " + r.Address.Text
 		}
@@ -104,7 +69,7 @@ func TestHBAVersions(t *testing.T) {
 		name    string
 		version int
 		src     string
-		files   hbaMapReader
+		files   confMemReader
 		rules   []string
 		errs    []string
 		warns   []string
@@ -148,42 +113,42 @@ func TestHBAVersions(t *testing.T) {
 			errs: []string{"pg_hba.conf:1: the number of RADIUS secrets (3) must be 1 or the same as the number of RADIUS servers (2)"}},
 		// Include directives arrived in 16; 15 reads "include" as a
 		// connection type.
-		{name: "include 15", version: 15, src: "include other.conf\nlocal all all trust\n", files: hbaMapReader{"/etc/pg/other.conf": "host all all all md5\n"},
+		{name: "include 15", version: 15, src: "include other.conf\nlocal all all trust\n", files: confMemReader{"/etc/pg/other.conf": "host all all all md5\n"},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: invalid connection type "include"`}},
-		{name: "include 16", version: 16, src: "local all all trust\ninclude other.conf\nhost all all all reject\n", files: hbaMapReader{"/etc/pg/other.conf": "# x\nhost all all all md5\n"},
+		{name: "include 16", version: 16, src: "local all all trust\ninclude other.conf\nhost all all all reject\n", files: confMemReader{"/etc/pg/other.conf": "# x\nhost all all all md5\n"},
 			rules: []string{"pg_hba.conf:1 local all all trust", "other.conf:2 host all all all md5", "pg_hba.conf:3 host all all all reject"}},
-		{name: "include relative and nested 16", version: 16, src: "include sub/a.conf\n", files: hbaMapReader{"/etc/pg/sub/a.conf": "include b.conf\nlocal all a trust\n", "/etc/pg/sub/b.conf": "local all b trust\n"},
+		{name: "include relative and nested 16", version: 16, src: "include sub/a.conf\n", files: confMemReader{"/etc/pg/sub/a.conf": "include b.conf\nlocal all a trust\n", "/etc/pg/sub/b.conf": "local all b trust\n"},
 			rules: []string{"b.conf:1 local all b trust", "a.conf:2 local all a trust"}},
-		{name: "include missing 16", version: 16, src: "include nope.conf\nlocal all all trust\n", files: hbaMapReader{},
+		{name: "include missing 16", version: 16, src: "include nope.conf\nlocal all all trust\n", files: confMemReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: could not open file "/etc/pg/nope.conf": No such file or directory`}},
-		{name: "include_if_exists 16", version: 16, src: "include_if_exists nope.conf\nlocal all all trust\n", files: hbaMapReader{},
+		{name: "include_if_exists 16", version: 16, src: "include_if_exists nope.conf\nlocal all all trust\n", files: confMemReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			warns: []string{`pg_hba.conf:1: skipping missing authentication file "/etc/pg/nope.conf"`}},
-		{name: "include_dir 16", version: 16, src: "include_dir conf.d\nlocal all all reject\n", files: hbaMapReader{
+		{name: "include_dir 16", version: 16, src: "include_dir conf.d\nlocal all all reject\n", files: confMemReader{
 			"/etc/pg/conf.d/20-b.conf": "local all b trust\n", "/etc/pg/conf.d/10-a.conf": "local all a trust\n",
 			"/etc/pg/conf.d/.hidden.conf": "bogus\n", "/etc/pg/conf.d/notes.txt": "bogus\n", "/etc/pg/conf.d/.conf": "bogus\n"},
 			rules: []string{"10-a.conf:1 local all a trust", "20-b.conf:1 local all b trust", "pg_hba.conf:2 local all all reject"}},
-		{name: "include_dir missing 16", version: 16, src: "include_dir nope\nlocal all all trust\n", files: hbaMapReader{},
+		{name: "include_dir missing 16", version: 16, src: "include_dir nope\nlocal all all trust\n", files: confMemReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: could not open configuration directory "/etc/pg/nope": No such file or directory`}},
-		{name: "include loop 16", version: 16, src: "include pg_hba.conf\n", files: hbaMapReader{"/etc/pg/pg_hba.conf": "include pg_hba.conf\n"},
+		{name: "include loop 16", version: 16, src: "include pg_hba.conf\n", files: confMemReader{"/etc/pg/pg_hba.conf": "include pg_hba.conf\n"},
 			errs: []string{`pg_hba.conf:1: could not open file "/etc/pg/pg_hba.conf": maximum nesting depth exceeded`}},
 		{name: "include three fields 16", version: 16, src: "include a b\nlocal all all trust\n",
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: invalid connection type "include"`}},
 		// The @file message changed with open_auth_file in 16.
-		{name: "at file missing 15", version: 15, src: "local @nope all trust\nlocal all all trust\n", files: hbaMapReader{},
+		{name: "at file missing 15", version: 15, src: "local @nope all trust\nlocal all all trust\n", files: confMemReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: could not open secondary authentication file "@nope" as "/etc/pg/nope": No such file or directory`}},
-		{name: "at file missing 16", version: 16, src: "local @nope all trust\nlocal all all trust\n", files: hbaMapReader{},
+		{name: "at file missing 16", version: 16, src: "local @nope all trust\nlocal all all trust\n", files: confMemReader{},
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: could not open file "/etc/pg/nope": No such file or directory`}},
 		{name: "at file no reader", version: 15, src: "local @list all trust\nlocal all all trust\n",
 			rules: []string{"pg_hba.conf:2 local all all trust"},
 			errs:  []string{`pg_hba.conf:1: could not open secondary authentication file "@list" as "/etc/pg/list": no file reader given`}},
-		{name: "at file", version: 15, src: "local @list all trust\n", files: hbaMapReader{"/etc/pg/list": "a, b\nc\n"},
+		{name: "at file", version: 15, src: "local @list all trust\n", files: confMemReader{"/etc/pg/list": "a, b\nc\n"},
 			rules: []string{"pg_hba.conf:1 local a,b,c all trust"}},
 		// Regular expressions arrived in 16.
 		{name: "regex 15", version: 15, src: "local /^db all trust\n", rules: []string{"pg_hba.conf:1 local /^db all trust"}},
@@ -208,7 +173,7 @@ func TestHBAVersions(t *testing.T) {
 			}
 			var warns []string
 			for _, w := range f.Warnings() {
-				warns = append(warns, path.Base(w.File)+":"+itoa(w.Line)+": "+w.Msg)
+				warns = append(warns, path.Base(w.File)+":"+strconv.Itoa(w.Line)+": "+w.Msg)
 			}
 			if !reflect.DeepEqual(warns, c.warns) {
 				t.Errorf("warnings:\n got %q\nwant %q", warns, c.warns)

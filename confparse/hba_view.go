@@ -85,14 +85,12 @@ func (f *HBAFile) FileRules() []HBAFileRule {
 			continue
 		}
 		row := HBAFileRule{FileName: r.tok.file, LineNumber: r.tok.lineNo, version: f.opts.Version}
-		if !r.hasViewErr {
+		if r.viewErr == "" {
 			ruleNumber++
 			n := ruleNumber
 			row.RuleNumber = &n
-		}
-		if r.hasViewErr {
-			e := r.viewErr
-			row.Error = &e
+		} else {
+			row.Error = hbaStrPtr(r.viewErr)
 		}
 		if p := r.parsed; p != nil {
 			p.fillView(&row, f.opts.Version)
@@ -118,12 +116,8 @@ func (p *hbaParsed) fillView(row *HBAFileRule, version int) {
 		row.Netmask = hbaStrPtr(hbaFormatAddr(p.address.Mask))
 	case HBAAddrHostname:
 		row.Address = hbaStrPtr(p.address.Hostname)
-	case HBAAddrAll:
-		row.Address = hbaStrPtr("all")
-	case HBAAddrSameHost:
-		row.Address = hbaStrPtr("samehost")
-	case HBAAddrSameNet:
-		row.Address = hbaStrPtr("samenet")
+	case HBAAddrAll, HBAAddrSameHost, HBAAddrSameNet:
+		row.Address = hbaStrPtr(p.address.Kind.keyword())
 	}
 	row.AuthMethod = hbaStrPtr(p.method)
 	row.Options = p.viewOptions(version)

@@ -300,7 +300,7 @@ func (ld *confLoader) parseFileFrom(name string, strict bool, callingFile string
 			return true // PostgreSQL logs "skipping missing configuration file"
 		}
 		ld.failFile(callingFile, callingLine, dir, fmt.Sprintf("could not open file \"%s\"", abs), err,
-			"could not open configuration file \"%s\": %s", abs, confStrerror(err))
+			"could not open configuration file \"%s\": %s", abs, strerror(err))
 		return false
 	}
 	return ld.parseFp(f, depth)
@@ -347,22 +347,29 @@ func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int)
 	names, err := ld.readDir(dir)
 	if err != nil {
 		ld.failFile(callingFile, callingLine, DirectiveIncludeDir, fmt.Sprintf("could not open directory \"%s\"", dir), err,
-			"could not open configuration directory \"%s\": %s", dir, confStrerror(err))
+			"could not open configuration directory \"%s\": %s", dir, strerror(err))
 		return false
 	}
+	for _, n := range includeDirFiles(names) {
+		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, DirectiveIncludeDir) {
+			return false
+		}
+	}
+	return true
+}
+
+// includeDirFiles picks the files include_dir reads from a directory's
+// entries, in postgresql.conf and pg_hba.conf alike: the names ending in
+// ".conf" that do not start with a dot, in strcmp order.
+func includeDirFiles(names []string) []string {
 	var confs []string
 	for _, n := range names {
 		if len(n) >= 6 && n[0] != '.' && strings.HasSuffix(n, ".conf") {
 			confs = append(confs, n)
 		}
 	}
-	sort.Strings(confs) // strcmp order
-	for _, n := range confs {
-		if !ld.parseFileFrom(path.Join(dir, n), true, callingFile, callingLine, depth, DirectiveIncludeDir) {
-			return false
-		}
-	}
-	return true
+	sort.Strings(confs)
+	return confs
 }
 
 // read returns the parsed file at abs, reading it through the Reader the
@@ -414,8 +421,9 @@ func (ld *confLoader) readDir(dir string) ([]string, error) {
 	return names, nil
 }
 
-// strerror renders an I/O error as PostgreSQL's %m does (C's strerror).
-func confStrerror(err error) string {
+// strerror renders an I/O error as PostgreSQL's %m does (C's strerror),
+// for postgresql.conf and pg_hba.conf alike.
+func strerror(err error) string {
 	var errno syscall.Errno
 	switch {
 	case errors.As(err, &errno):
