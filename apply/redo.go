@@ -91,7 +91,7 @@ func (r transportReader) ReadDir(p string) ([]string, error) {
 	}
 	var out []string
 	for _, name := range names {
-		if !strings.HasSuffix(name, ".conf") || strings.HasPrefix(name, ".") {
+		if !confparse.IncludeDirTakes(name) {
 			out = append(out, name)
 			continue
 		}

@@ -359,17 +359,24 @@ func (ld *confLoader) parseDir(name, callingFile string, callingLine, depth int)
 }
 
 // includeDirFiles picks the files include_dir reads from a directory's
-// entries, in postgresql.conf and pg_hba.conf alike: the names ending in
-// ".conf" that do not start with a dot, in strcmp order.
+// entries, in postgresql.conf and pg_hba.conf alike (IncludeDirTakes), in
+// strcmp order.
 func includeDirFiles(names []string) []string {
 	var confs []string
 	for _, n := range names {
-		if len(n) >= 6 && n[0] != '.' && strings.HasSuffix(n, ".conf") {
+		if IncludeDirTakes(n) {
 			confs = append(confs, n)
 		}
 	}
 	sort.Strings(confs)
 	return confs
+}
+
+// IncludeDirTakes reports whether include_dir reads a directory entry of
+// that name: one ending in ".conf" that does not start with a dot. A
+// Reader's ReadDir need only look closer at those.
+func IncludeDirTakes(name string) bool {
+	return !strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".conf")
 }
 
 // read returns the parsed file at abs, reading it through the Reader the

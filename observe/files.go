@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"strings"
 	"syscall"
 
+	"github.com/pgrepl/pgrepl/confparse"
 	"github.com/pgrepl/pgrepl/host"
 	"github.com/pgrepl/pgrepl/state"
 )
@@ -121,7 +121,7 @@ func (r *recorder) ReadDir(p string) ([]string, error) {
 	}
 	out := names[:0]
 	for _, name := range names {
-		if strings.HasSuffix(name, ".conf") && !strings.HasPrefix(name, ".") {
+		if confparse.IncludeDirTakes(name) {
 			if f := r.fact(path.Join(p, name)); f.statErr == nil && f.info.isDir() {
 				continue
 			}
