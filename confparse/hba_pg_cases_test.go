@@ -170,10 +170,7 @@ func hbaCorpusFiles(t *testing.T) []string {
 		}
 	}
 	if len(out) == 0 {
-		if os.Getenv(pgtest.RequireEnv) != "" {
-			t.Fatalf("no corpus pg_hba files under %s", root)
-		}
-		t.Skipf("no corpus under %s", root)
+		pgtest.Missing(t, "no corpus pg_hba files under "+root)
 	}
 	sort.Strings(out)
 	return out
